@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: MIT
+# Writes OUT: a C array of {version, sql} from DIR/NNN_name.sql, sorted by number.
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "/* generated from src/store/migrations: do not edit */\n#include \"store/migrations.h\"\n\nconst struct sw_migration sw_migrations[] = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  string(REGEX MATCH "^[0-9]+" num ${name})
+  math(EXPR num "${num}")
+  file(READ ${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  string(APPEND body "    {${num}, \"${name}\", \"${sql}\"},\n")
+endforeach()
+string(APPEND body "    {0, 0, 0},\n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+configure_file(${OUT}.tmp ${OUT} COPYONLY)

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ * http.h - libmicrohttpd driven by the libuv loop (no MHD thread): each listener's
+ * epoll fd is watched by a uv_poll, MHD's timeout arms a uv_timer. A request is read
+ * whole (bounded), routed through the table in routes.c, handled on the loop, and
+ * its response is held back (the connection suspended) until every change made so
+ * far is committed; long-polls suspend the same way until woken or timed out. */
+#ifndef SW_HTTP_H
+#define SW_HTTP_H
+
+#include "core/buf.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct sw_server;
+struct sw_request;
+struct sw_route;
+
+#define SW_ROUTE_MAX_PARAMS 3
+
+/* Long-poll continuation: called when woken (timed_out = 0) or at the deadline. */
+typedef void (*sw_wait_cb)(struct sw_request *req, int timed_out);
+
+struct sw_request {
+    struct sw_http_listener *listener;
+    struct MHD_Connection *conn;
+    struct sw_server *server;
+    uint64_t id;
+    const char *method;
+    char *path; /* owned, without the query */
+    int64_t start_us;
+    struct sw_buf body;
+    int body_too_large;
+    const struct sw_route *route;
+    char *params[SW_ROUTE_MAX_PARAMS]; /* owned, percent-decoded */
+    /* caller identity */
+    int is_admin;
+    struct sw_agent *agent; /* when authenticated with an agent token */
+    /* response */
+    int status;
+    struct sw_buf response;
+    char retry_after[16];
+    int has_response;
+    int suspended;
+    int queued;
+    uint64_t need_seq; /* commit batch the response waits for */
+    /* long-poll */
+    int waiting;
+    uv_timer_t wait_timer;
+    int wait_timer_init;
+    sw_wait_cb wait_cb;
+    void *wait_data;
+    struct sw_request *wait_next, *wait_prev; /* in a wait list (owner's) */
+    struct sw_request *commit_next;           /* in the server's commit-wait list */
+};
+
+struct sw_http_listener {
+    struct sw_server *server;
+    struct MHD_Daemon *mhd;
+    int is_tcp;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int fd;
+    char addr[128];
+};
+
+/* Starts a listener on an already bound and listening socket fd (ownership moves). */
+int sw_http_listen(struct sw_server *server, struct sw_http_listener *l, int fd, int is_tcp);
+/* Stops accepting new connections (existing ones go on). */
+void sw_http_quiesce(struct sw_http_listener *l);
+/* Closes every connection and the listener; uv handles are closed (async). */
+void sw_http_stop(struct sw_http_listener *l);
+/* Runs MHD now (after resuming connections). */
+void sw_http_run(struct sw_http_listener *l);
+
+/* Response helpers for handlers. body: compact JSON text (copied). */
+void sw_reply(struct sw_request *req, int status, struct sw_buf *body);
+void sw_reply_text(struct sw_request *req, int status, const char *json);
+/* One JSON error shape: {"error":{"code","message","field"}} with rc's status. */
+void sw_reply_error(struct sw_request *req, int rc, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Long-poll: suspends the request until sw_request_wake or timeout_ms. */
+void sw_request_wait(struct sw_request *req, int64_t timeout_ms, sw_wait_cb cb);
+void sw_request_wake(struct sw_request *req);
+/* Value of a query argument or header (borrowed), NULL when absent. */
+const char *sw_request_query(struct sw_request *req, const char *key);
+const char *sw_request_header(struct sw_request *req, const char *key);
+/* Called by the server when the commit it waited for is done. */
+void sw_request_resume(struct sw_request *req);
+
+#endif

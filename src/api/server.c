@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT
+ * server.c - start-up and recovery, the commit pipeline (dirty lists -> batch ->
+ * writer thread -> resume the waiting responses), the scheduler's timer, signals and
+ * the graceful stop. */
+#include "server.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "listen.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <string.h>
+#include <unistd.h>
+
+int64_t sw_server_now(struct sw_server *s)
+{
+    return sw_clock_wall_ms();
+}
+
+/* ---- scheduler hooks ---- */
+
+static void hook_task_dirty(void *ctx, struct sw_task *t)
+{
+    struct sw_server *s = ctx;
+    if (t->dirty)
+        return;
+    t->dirty = 1;
+    t->dirty_next = s->dirty_tasks;
+    s->dirty_tasks = t;
+    s->has_dirty = 1;
+}
+
+static void hook_agent_dirty(void *ctx, struct sw_agent *a)
+{
+    struct sw_server *s = ctx;
+    if (a->dirty)
+        return;
+    a->dirty = 1;
+    a->dirty_next = s->dirty_agents;
+    s->dirty_agents = a;
+    s->has_dirty = 1;
+}
+
+static void wake_task_waiters(struct sw_server *s, uint64_t id)
+{
+    struct sw_request *req = sw_map_del(&s->task_waiters, id);
+    while (req) {
+        struct sw_request *next = req->wait_next;
+        req->wait_next = req->wait_prev = NULL;
+        req->wait_data = NULL;
+        sw_request_wake(req);
+        req = next;
+    }
+}
+
+static void hook_task_event(void *ctx, struct sw_task *t, enum sw_task_event ev)
+{
+    struct sw_server *s = ctx;
+    sw_metrics_task_event(&s->metrics, t, ev);
+    if (sw_task_state_terminal(t->state))
+        wake_task_waiters(s, t->id);
+}
+
+static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event ev)
+{
+    struct sw_server *s = ctx;
+    static const char *const names[] = {"registered", "lost", "back", "removed"};
+    char id[SW_ID_STRLEN];
+    sw_id_format('a', a->id, id);
+    sw_log_info("sched", "msg=\"agent %s\" agent=%s name=\"%s\"", names[ev], id, a->name);
+    if (ev == SW_AGENT_EV_REMOVED)
+        sw_server_forget_token(s, a);
+}
+
+/* ---- commit pipeline ---- */
+
+static void commit_flush(struct sw_server *s)
+{
+    if (!s->has_dirty || s->inflight_seq)
+        return;
+    struct sw_store_batch *b = sw_store_batch_new(s->open_seq);
+    if (b == NULL)
+        return; /* retried next turn */
+    int rc = 0;
+    for (struct sw_task *t = s->dirty_tasks; t && rc == 0; t = t->dirty_next)
+        rc = sw_store_batch_add_task(b, t);
+    for (struct sw_agent *a = s->dirty_agents; a && rc == 0; a = a->dirty_next)
+        rc = sw_store_batch_add_agent(b, a);
+    if (rc) {
+        sw_store_batch_free(b);
+        return;
+    }
+    while (s->dirty_tasks) {
+        struct sw_task *t = s->dirty_tasks;
+        s->dirty_tasks = t->dirty_next;
+        t->dirty_next = NULL;
+        t->dirty = 0;
+        t->persisted = 1;
+    }
+    while (s->dirty_agents) {
+        struct sw_agent *a = s->dirty_agents;
+        s->dirty_agents = a->dirty_next;
+        a->dirty_next = NULL;
+        a->dirty = 0;
+        a->persisted = 1;
+        if (a->removed)
+            sw_agent_free(a);
+    }
+    s->has_dirty = 0;
+    s->inflight_seq = s->open_seq++;
+    sw_committer_submit(s->committer, b);
+}
+
+void sw_server_respond(struct sw_server *s, struct sw_request *req)
+{
+    req->need_seq = s->has_dirty ? s->open_seq : s->inflight_seq;
+    if (req->need_seq > s->committed_seq) {
+        req->commit_next = NULL;
+        if (s->commit_tail)
+            s->commit_tail->commit_next = req;
+        else
+            s->commit_head = req;
+        s->commit_tail = req;
+        return;
+    }
+    sw_request_resume(req);
+}
+
+static void run_listeners(struct sw_server *s)
+{
+    sw_http_run(&s->unix_listener);
+    if (s->has_tcp)
+        sw_http_run(&s->tcp_listener);
+}
+
+static void commit_async_cb(uv_async_t *async)
+{
+    struct sw_server *s = async->data;
+    uint64_t seq = sw_committer_poll(s->committer);
+    if (seq < s->inflight_seq)
+        return;
+    s->committed_seq = seq;
+    s->inflight_seq = 0;
+    commit_flush(s); /* start the next batch at once: group commit */
+    int resumed = 0;
+    while (s->commit_head && s->commit_head->need_seq <= seq) {
+        struct sw_request *req = s->commit_head;
+        s->commit_head = req->commit_next;
+        if (s->commit_head == NULL)
+            s->commit_tail = NULL;
+        sw_request_resume(req);
+        resumed = 1;
+    }
+    if (resumed)
+        run_listeners(s);
+}
+
+static void committer_notify(void *arg)
+{
+    uv_async_send(arg);
+}
+
+/* ---- time ---- */
+
+static void tick_timer_cb(uv_timer_t *timer)
+{
+    struct sw_server *s = timer->data;
+    sw_sched_tick(&s->sched, sw_server_now(s));
+}
+
+/* End of a loop turn: serve waiting leases, hand the batch over, re-arm the timer. */
+static void prepare_cb(uv_prepare_t *prepare)
+{
+    struct sw_server *s = prepare->data;
+    int64_t now = sw_server_now(s);
+    sw_sched_dispatch(&s->sched, now);
+    commit_flush(s);
+    int64_t next = sw_sched_next_deadline(&s->sched);
+    int64_t delay = next - now;
+    uv_timer_start(&s->tick_timer, tick_timer_cb, (uint64_t)(delay > 0 ? delay : 0), 0);
+}
+
+/* ---- tokens ---- */
+
+void sw_token_hash(const char *token, unsigned char out[32])
+{
+    SHA256((const unsigned char *)token, strlen(token), out);
+}
+
+static uint64_t token_key(const unsigned char hash[32])
+{
+    uint64_t key;
+    memcpy(&key, hash, sizeof key);
+    return key;
+}
+
+int sw_server_add_token(struct sw_server *s, struct sw_agent *a)
+{
+    return sw_map_put(&s->agent_tokens, token_key(a->token_hash), a);
+}
+
+struct sw_agent *sw_server_agent_by_token(struct sw_server *s, const char *token)
+{
+    unsigned char hash[32];
+    sw_token_hash(token, hash);
+    struct sw_agent *a = sw_map_get(&s->agent_tokens, token_key(hash));
+    if (a && CRYPTO_memcmp(a->token_hash, hash, sizeof hash) == 0)
+        return a;
+    return NULL;
+}
+
+void sw_server_forget_token(struct sw_server *s, struct sw_agent *a)
+{
+    if (sw_map_get(&s->agent_tokens, token_key(a->token_hash)) == a)
+        sw_map_del(&s->agent_tokens, token_key(a->token_hash));
+}
+
+/* ---- tasks ---- */
+
+int sw_server_task(struct sw_server *s, uint64_t id, struct sw_task **out, int *owned)
+{
+    *owned = 0;
+    *out = sw_sched_task(&s->sched, id);
+    if (*out)
+        return 0;
+    int rc = s->store->ops->task_get(s->store, id, out);
+    if (rc == 0)
+        *owned = 1;
+    return rc;
+}
+
+int sw_server_task_live(struct sw_server *s, uint64_t id, struct sw_task **out)
+{
+    int owned;
+    int rc = sw_server_task(s, id, out, &owned);
+    if (rc || !owned)
+        return rc;
+    rc = sw_sched_restore_task(&s->sched, *out);
+    if (rc) {
+        sw_task_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+void sw_server_wait_task(struct sw_server *s, struct sw_request *req, uint64_t id)
+{
+    struct sw_request *head = sw_map_get(&s->task_waiters, id);
+    req->wait_prev = NULL;
+    req->wait_next = head;
+    if (head)
+        head->wait_prev = req;
+    if (sw_map_put(&s->task_waiters, id, req)) {
+        if (head)
+            head->wait_prev = NULL;
+        req->wait_next = NULL;
+        return;
+    }
+    req->wait_data = (void *)(uintptr_t)id;
+}
+
+void sw_server_unwait_task(struct sw_server *s, struct sw_request *req)
+{
+    uint64_t id = (uint64_t)(uintptr_t)req->wait_data;
+    if (id == 0)
+        return;
+    if (req->wait_prev)
+        req->wait_prev->wait_next = req->wait_next;
+    else if (req->wait_next)
+        sw_map_put(&s->task_waiters, id, req->wait_next);
+    else
+        sw_map_del(&s->task_waiters, id);
+    if (req->wait_next)
+        req->wait_next->wait_prev = req->wait_prev;
+    req->wait_next = req->wait_prev = NULL;
+    req->wait_data = NULL;
+}
+
+/* ---- start-up ---- */
+
+static int load_task_cb(void *ctx, struct sw_task *t)
+{
+    struct sw_server *s = ctx;
+    int rc = sw_sched_restore_task(&s->sched, t);
+    if (rc)
+        sw_task_free(t);
+    return rc;
+}
+
+static int load_agent_cb(void *ctx, struct sw_agent *a)
+{
+    struct sw_server *s = ctx;
+    int rc = sw_sched_restore_agent(&s->sched, a);
+    rc = rc ? rc : sw_server_add_token(s, a);
+    if (rc)
+        sw_agent_free(a);
+    return rc;
+}
+
+static int recover(struct sw_server *s)
+{
+    int64_t start = sw_clock_mono_ms();
+    struct sw_store_loader loader = {s, load_task_cb, load_agent_cb};
+    uint64_t max_id = 0;
+    int rc = s->store->ops->load(s->store, &loader, &max_id);
+    if (rc)
+        return rc;
+    if (max_id > s->sched.last_task_id)
+        s->sched.last_task_id = max_id;
+    int64_t now = sw_server_now(s);
+    sw_sched_finish_recovery(&s->sched, now);
+    sw_log_info("store", "msg=\"recovered\" tasks=%zu agents=%zu ms=%lld", s->sched.tasks.count,
+                s->sched.agents.count, (long long)(sw_clock_mono_ms() - start));
+    return 0;
+}
+
+static void signal_cb(uv_signal_t *sig, int signum)
+{
+    struct sw_server *s = sig->data;
+    if (signum == SIGHUP) {
+        sw_log_reopen();
+        sw_log_info("daemon", "msg=\"logs reopened\"");
+        return;
+    }
+    sw_log_info("daemon", "msg=\"stopping\" signal=%d", signum);
+    sw_server_shutdown(s);
+}
+
+static void start_signals(struct sw_server *s)
+{
+    uv_signal_t *sigs[] = {&s->sig_term, &s->sig_int, &s->sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(s->loop, sigs[i]);
+        sigs[i]->data = s;
+        uv_signal_start(sigs[i], signal_cb, nums[i]);
+    }
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t seed = (uint64_t)sw_clock_mono_us() ^ ((uint64_t)getpid() << 32);
+    return seed ? seed : 1;
+}
+
+static int start_listeners(struct sw_server *s)
+{
+    int fd;
+    int rc = sw_listen_unix(s->cfg.socket_path, &fd);
+    rc = rc ? rc : sw_http_listen(s, &s->unix_listener, fd, 0);
+    if (rc)
+        return rc;
+    snprintf(s->unix_listener.addr, sizeof s->unix_listener.addr, "%s", s->cfg.socket_path);
+    sw_log_info("http", "msg=\"listening\" socket=\"%s\"", s->cfg.socket_path);
+    if (s->cfg.listen == NULL || *s->cfg.listen == '\0')
+        return 0;
+    int has_token = s->cfg.admin_token && *s->cfg.admin_token;
+    rc = sw_listen_tcp(s->cfg.listen, has_token, &fd, s->tcp_listener.addr,
+                       sizeof s->tcp_listener.addr);
+    rc = rc ? rc : sw_http_listen(s, &s->tcp_listener, fd, 1);
+    if (rc)
+        return rc;
+    s->has_tcp = 1;
+    sw_log_info("http", "msg=\"listening\" addr=%s auth=%s", s->tcp_listener.addr,
+                has_token ? "admin-token" : "none");
+    return 0;
+}
+
+int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server_config *cfg)
+{
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    s->cfg = *cfg;
+    s->open_seq = 1;
+    sw_metrics_init(&s->metrics);
+    sw_map_init(&s->task_waiters);
+    sw_map_init(&s->agent_tokens);
+    struct sw_sched_hooks hooks = {s, hook_task_dirty, hook_agent_dirty, hook_task_event,
+                                   hook_agent_event};
+    sw_sched_init(&s->sched, &cfg->sched, &hooks, random_seed());
+    struct sw_store_options so = {cfg->db_path, cfg->sync};
+    int rc = sw_store_sqlite_ops.open(&s->store, &so);
+    rc = rc ? rc : recover(s);
+    if (rc)
+        return rc;
+    uv_async_init(loop, &s->commit_async, commit_async_cb);
+    s->commit_async.data = s;
+    rc = sw_committer_start(&s->committer, s->store, committer_notify, &s->commit_async);
+    if (rc)
+        return rc;
+    uv_timer_init(loop, &s->tick_timer);
+    s->tick_timer.data = s;
+    uv_prepare_init(loop, &s->prepare);
+    s->prepare.data = s;
+    uv_prepare_start(&s->prepare, prepare_cb);
+    start_signals(s);
+    rc = start_listeners(s);
+    if (rc)
+        return rc;
+    s->ready = 1;
+    sw_log_info("daemon", "msg=\"ready\" home=\"%s\" version=%s", cfg->home, SW_VERSION);
+    return 0;
+}
+
+/* ---- graceful stop ---- */
+
+static void close_handle(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void answer_all_waiters(struct sw_server *s)
+{
+    /* Long-polls end now with what they have. */
+    struct sw_lease_waiter *w;
+    while ((w = s->sched.waiters_head)) {
+        sw_sched_unwait(&s->sched, w);
+        w->ntasks = 0;
+        w->rc = 0;
+        w->ready_cb(w);
+    }
+    size_t pos = 0;
+    uint64_t id;
+    while (sw_map_next(&s->task_waiters, &pos, &id, NULL)) {
+        wake_task_waiters(s, id);
+        pos = 0;
+    }
+}
+
+static void finish_stop(struct sw_server *s)
+{
+    sw_http_stop(&s->unix_listener);
+    if (s->has_tcp)
+        sw_http_stop(&s->tcp_listener);
+    unlink(s->cfg.socket_path);
+    sw_committer_stop(s->committer);
+    s->committer = NULL;
+    uv_handle_t *handles[] = {(uv_handle_t *)&s->commit_async, (uv_handle_t *)&s->tick_timer,
+                              (uv_handle_t *)&s->prepare, (uv_handle_t *)&s->shutdown_timer,
+                              (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
+                              (uv_handle_t *)&s->sig_hup};
+    for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+        close_handle(handles[i]);
+    sw_log_info("daemon", "msg=\"stopped\"");
+}
+
+static void shutdown_timer_cb(uv_timer_t *timer)
+{
+    struct sw_server *s = timer->data;
+    answer_all_waiters(s);
+    commit_flush(s);
+    int idle = !s->has_dirty && s->inflight_seq == 0 && s->commit_head == NULL &&
+               s->requests_in_flight == 0;
+    if (!idle && sw_clock_mono_ms() < s->stop_deadline) {
+        run_listeners(s);
+        return;
+    }
+    if (!idle)
+        sw_log_warn("daemon", "msg=\"stop grace period over\" requests=%lld",
+                    (long long)s->requests_in_flight);
+    uv_timer_stop(timer);
+    if (s->inflight_seq || s->has_dirty) {
+        /* still committing: wait for it whatever the grace (acknowledged data) */
+        uv_timer_start(timer, shutdown_timer_cb, 10, 0);
+        return;
+    }
+    finish_stop(s);
+}
+
+void sw_server_shutdown(struct sw_server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stop_deadline = sw_clock_mono_ms() + s->cfg.shutdown_grace_ms;
+    sw_http_quiesce(&s->unix_listener);
+    if (s->has_tcp)
+        sw_http_quiesce(&s->tcp_listener);
+    answer_all_waiters(s);
+    uv_timer_init(s->loop, &s->shutdown_timer);
+    s->shutdown_timer.data = s;
+    uv_timer_start(&s->shutdown_timer, shutdown_timer_cb, 0, 10);
+}
+
+void sw_server_free(struct sw_server *s)
+{
+    sw_committer_stop(s->committer);
+    if (s->store)
+        s->store->ops->close(s->store);
+    sw_sched_free(&s->sched);
+    sw_metrics_free(&s->metrics);
+    sw_map_free(&s->task_waiters);
+    sw_map_free(&s->agent_tokens);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ * server.h - the daemon's state on the loop thread: the scheduler, the store and its
+ * committer, metrics, the HTTP listeners, and the commit pipeline that holds every
+ * response back until the changes made before it are durable. Changes of one loop
+ * turn form one batch; while a batch commits the next one accumulates. */
+#ifndef SW_SERVER_H
+#define SW_SERVER_H
+
+#include "api/http.h"
+#include "core/map.h"
+#include "obs/metrics.h"
+#include "sched/sched.h"
+#include "store/committer.h"
+#include "store/store.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct sw_server_config {
+    const char *home;
+    const char *db_path;
+    const char *socket_path;
+    const char *listen; /* "host:port" or NULL */
+    const char *admin_token;
+    int sync;
+    int64_t max_payload;
+    int64_t max_wait_ms;
+    int64_t shutdown_grace_ms;
+    int64_t max_connections;
+    int64_t max_header_bytes;
+    struct sw_sched_config sched;
+};
+
+struct sw_server {
+    uv_loop_t *loop;
+    struct sw_server_config cfg;
+    struct sw_sched sched;
+    struct sw_store *store;
+    struct sw_committer *committer;
+    struct sw_metrics metrics;
+
+    /* commit pipeline */
+    struct sw_task *dirty_tasks;
+    struct sw_agent *dirty_agents;
+    int has_dirty;
+    uint64_t open_seq;      /* the batch being filled */
+    uint64_t inflight_seq;  /* the batch being committed, 0 = none */
+    uint64_t committed_seq; /* the last batch committed */
+    struct sw_request *commit_head, *commit_tail;
+
+    struct sw_map task_waiters;  /* task id -> first waiting request (GET ?wait_ms) */
+    struct sw_map agent_tokens;  /* first 8 bytes of token hash -> agent */
+
+    uv_async_t commit_async;
+    uv_timer_t tick_timer;
+    uv_prepare_t prepare;
+    uv_timer_t shutdown_timer;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct sw_http_listener unix_listener, tcp_listener;
+    int has_tcp;
+    uint64_t next_request_id;
+    int64_t requests_in_flight;
+    int ready;
+    int stopping;
+    int64_t stop_deadline;
+    int exit_code;
+};
+
+/* Opens the store, recovers, binds the listeners and starts the loop's handles. */
+int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server_config *cfg);
+/* Begins a graceful stop (signals call this). */
+void sw_server_shutdown(struct sw_server *s);
+/* Frees what is left after the loop ended. */
+void sw_server_free(struct sw_server *s);
+
+int64_t sw_server_now(struct sw_server *s);
+/* The response of req is ready: send it once the changes so far are committed. */
+void sw_server_respond(struct sw_server *s, struct sw_request *req);
+/* Loads a task: from memory, else from the store (*owned = 1: caller frees). */
+int sw_server_task(struct sw_server *s, uint64_t id, struct sw_task **out, int *owned);
+/* Makes an evicted (finished) task live again so it can change (manual retry). */
+int sw_server_task_live(struct sw_server *s, uint64_t id, struct sw_task **out);
+/* Long-poll on a task until it is finished. */
+void sw_server_wait_task(struct sw_server *s, struct sw_request *req, uint64_t id);
+void sw_server_unwait_task(struct sw_server *s, struct sw_request *req);
+/* Agent tokens. */
+int sw_server_add_token(struct sw_server *s, struct sw_agent *a);
+struct sw_agent *sw_server_agent_by_token(struct sw_server *s, const char *token);
+void sw_server_forget_token(struct sw_server *s, struct sw_agent *a);
+void sw_token_hash(const char *token, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT
+ * agent.h - the agent entity: a member of (optionally) a swarm that runs tasks of its
+ * capabilities, `slots` at a time. Remote agents register over HTTP and prove who
+ * they are with a token (only its SHA-256 is kept). This module owns struct sw_agent,
+ * its states and its JSON rendering. No I/O. */
+#ifndef SW_AGENT_H
+#define SW_AGENT_H
+
+#include "core/buf.h"
+#include "model/task.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sw_agent_state { SW_AGENT_READY = 0, SW_AGENT_BUSY, SW_AGENT_LOST, SW_AGENT_NSTATES };
+enum sw_agent_kind { SW_AGENT_REMOTE = 0, SW_AGENT_MANAGED };
+
+#define SW_AGENT_MAX_CAPS 64
+
+struct sw_agent {
+    uint64_t id;
+    char *name;          /* owned */
+    char **capabilities; /* owned array of owned strings */
+    size_t ncapabilities;
+    int slots;
+    char *labels; /* owned compact JSON object text or NULL */
+    char *swarm;  /* owned or NULL */
+    enum sw_agent_kind kind;
+    enum sw_agent_state state;
+    unsigned char token_hash[32];
+    int64_t created_at;   /* wall ms */
+    int64_t last_seen_at; /* wall ms of its last call */
+
+    int running;                /* leases held */
+    struct sw_task *leases;     /* list through task->agent_next */
+    uint64_t *cancelled;        /* owned: ids of its cancelled tasks not yet told */
+    size_t ncancelled, cancelled_cap;
+    uint64_t total_completed, total_failed;
+
+    /* bookkeeping of the commit batch */
+    struct sw_agent *dirty_next;
+    unsigned dirty : 1;
+    unsigned persisted : 1;
+    unsigned removed : 1; /* deleted: the batch writes the delete, then frees it */
+};
+
+extern const char *const sw_agent_state_names[SW_AGENT_NSTATES];
+
+struct sw_agent *sw_agent_new(void);
+void sw_agent_free(struct sw_agent *a);
+/* 1 if the agent lists the capability. */
+int sw_agent_has_capability(const struct sw_agent *a, const char *capability);
+/* Adds an id to the tell-on-next-call cancel list. */
+int sw_agent_note_cancel(struct sw_agent *a, uint64_t task_id);
+/* READY or BUSY from its free slots, unless LOST. */
+void sw_agent_update_state(struct sw_agent *a);
+int sw_agent_render(const struct sw_agent *a, struct sw_buf *out);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT
+ * task.c - task states, transitions after failure, backoff, JSON rendering. */
+#include "task.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/ids.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *const sw_task_state_names[SW_TASK_NSTATES] = {
+    "scheduled", "queued", "running", "succeeded", "failed", "cancelled",
+};
+
+int sw_task_state_parse(const char *name, enum sw_task_state *state)
+{
+    for (int i = 0; i < SW_TASK_NSTATES; i++) {
+        if (strcmp(name, sw_task_state_names[i]) == 0) {
+            *state = (enum sw_task_state)i;
+            return 0;
+        }
+    }
+    return SW_EINVAL;
+}
+
+int sw_task_state_terminal(enum sw_task_state state)
+{
+    return state == SW_TASK_SUCCEEDED || state == SW_TASK_FAILED || state == SW_TASK_CANCELLED;
+}
+
+struct sw_task *sw_task_new(void)
+{
+    struct sw_task *t = sw_calloc(1, sizeof *t);
+    if (t)
+        t->heap_index = (size_t)-1;
+    return t;
+}
+
+void sw_task_free(struct sw_task *t)
+{
+    if (t == NULL)
+        return;
+    sw_free(t->capability);
+    sw_free(t->payload);
+    sw_free(t->labels);
+    sw_free(t->idempotency_key);
+    sw_free(t->swarm);
+    sw_free(t->result);
+    sw_free(t->error);
+    sw_free(t->progress);
+    sw_free(t);
+}
+
+int sw_task_set_str(char **field, const char *value)
+{
+    char *copy = NULL;
+    if (value && (copy = sw_strdup(value)) == NULL)
+        return SW_ENOMEM;
+    sw_free(*field);
+    *field = copy;
+    return 0;
+}
+
+int64_t sw_backoff_delay_ms(const struct sw_backoff *b, int attempt, uint64_t rand64)
+{
+    double delay = (double)b->initial_ms;
+    for (int i = 1; i < attempt && delay < (double)b->max_ms; i++)
+        delay *= b->multiplier;
+    if (delay > (double)b->max_ms)
+        delay = (double)b->max_ms;
+    int64_t d = (int64_t)delay;
+    if (d <= 1)
+        return d < 0 ? 0 : d;
+    int64_t half = d / 2;
+    return half + (int64_t)(rand64 % (uint64_t)(d - half + 1));
+}
+
+void sw_task_after_failure(struct sw_task *t, int retry, int64_t now, uint64_t rand64)
+{
+    t->updated_at = now;
+    if (retry && t->attempt < t->max_attempts) {
+        t->state = SW_TASK_SCHEDULED;
+        t->run_at = now + sw_backoff_delay_ms(&t->backoff, t->attempt, rand64);
+        return;
+    }
+    t->state = SW_TASK_FAILED;
+    t->dead = 1;
+    t->finished_at = now;
+}
+
+int sw_json_append_string(struct sw_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = sw_buf_append(out, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; rc == 0 && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = sw_buf_append(out, run, (size_t)(p - run));
+        char esc[7] = {'\\', (char)c, 0};
+        if (c == '\n')
+            esc[1] = 'n';
+        else if (c == '\t')
+            esc[1] = 't';
+        else if (c == '\r')
+            esc[1] = 'r';
+        else if (c < 0x20)
+            memcpy(esc, (char[]){'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0}, 7);
+        if (rc == 0)
+            rc = sw_buf_appendstr(out, esc);
+        run = p + 1;
+    }
+    if (rc == 0)
+        rc = sw_buf_appendstr(out, run);
+    if (rc == 0)
+        rc = sw_buf_append(out, "\"", 1);
+    return rc;
+}
+
+static int render_time(struct sw_buf *out, const char *key, int64_t wall_ms)
+{
+    char ts[40];
+    if (wall_ms <= 0)
+        return sw_buf_appendf(out, ",\"%s\":null", key);
+    sw_clock_format_rfc3339(wall_ms, ts, sizeof ts);
+    return sw_buf_appendf(out, ",\"%s\":\"%s\"", key, ts);
+}
+
+static int render_opt_string(struct sw_buf *out, const char *key, const char *value)
+{
+    int rc = sw_buf_appendf(out, ",\"%s\":", key);
+    if (rc == 0)
+        rc = value ? sw_json_append_string(out, value) : sw_buf_appendstr(out, "null");
+    return rc;
+}
+
+static int render_id(struct sw_buf *out, const char *key, char prefix, uint64_t id)
+{
+    char text[SW_ID_STRLEN];
+    if (id == 0)
+        return sw_buf_appendf(out, ",\"%s\":null", key);
+    sw_id_format(prefix, id, text);
+    return sw_buf_appendf(out, ",\"%s\":\"%s\"", key, text);
+}
+
+static int render_raw(struct sw_buf *out, const char *key, const char *json)
+{
+    if (json == NULL)
+        return 0;
+    int rc = sw_buf_appendf(out, ",\"%s\":", key);
+    return rc ? rc : sw_buf_appendstr(out, json);
+}
+
+int sw_task_render(const struct sw_task *t, struct sw_buf *out)
+{
+    char id[SW_ID_STRLEN];
+    sw_id_format('t', t->id, id);
+    int rc = sw_buf_appendf(out, "{\"id\":\"%s\",\"capability\":", id);
+    rc = rc ? rc : sw_json_append_string(out, t->capability);
+    rc = rc ? rc
+            : sw_buf_appendf(out,
+                             ",\"state\":\"%s\",\"priority\":%lld,\"attempt\":%d,"
+                             "\"max_attempts\":%d,\"dead\":%s,\"timeout_ms\":%lld,"
+                             "\"backoff\":{\"initial_ms\":%lld,\"max_ms\":%lld,\"multiplier\":%g}",
+                             sw_task_state_names[t->state], (long long)t->priority, t->attempt,
+                             t->max_attempts, t->dead ? "true" : "false",
+                             (long long)t->timeout_ms, (long long)t->backoff.initial_ms,
+                             (long long)t->backoff.max_ms, t->backoff.multiplier);
+    rc = rc ? rc : render_raw(out, "payload", t->payload ? t->payload : "null");
+    rc = rc ? rc : render_raw(out, "labels", t->labels ? t->labels : "{}");
+    rc = rc ? rc : render_opt_string(out, "idempotency_key", t->idempotency_key);
+    rc = rc ? rc : render_opt_string(out, "swarm", t->swarm);
+    rc = rc ? rc : render_id(out, "parent", 't', t->parent);
+    rc = rc ? rc : render_id(out, "agent", 'a', t->agent_id);
+    rc = rc ? rc : render_time(out, "created_at", t->created_at);
+    rc = rc ? rc : render_time(out, "updated_at", t->updated_at);
+    if (t->state == SW_TASK_SCHEDULED)
+        rc = rc ? rc : render_time(out, "run_at", t->run_at);
+    rc = rc ? rc : render_time(out, "started_at", t->started_at);
+    rc = rc ? rc : render_time(out, "finished_at", t->finished_at);
+    if (t->state == SW_TASK_RUNNING) {
+        rc = rc ? rc : sw_buf_appendf(out, ",\"lease_id\":\"%llu\"", (unsigned long long)t->lease_id);
+        rc = rc ? rc : render_time(out, "lease_expires_at", t->lease_deadline);
+    }
+    rc = rc ? rc : render_raw(out, "result", t->result);
+    rc = rc ? rc : render_raw(out, "error", t->error);
+    rc = rc ? rc : render_raw(out, "progress", t->progress);
+    return rc ? rc : sw_buf_append(out, "}", 1);
+}

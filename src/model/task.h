@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT
+ * task.h - the task entity: a unit of work with a capability, a JSON payload and a
+ * lifecycle scheduled -> queued -> running -> succeeded | failed | cancelled. This
+ * module owns struct sw_task, its state names, its pure transitions (what happens on
+ * a failure, given attempts and backoff) and its JSON rendering. No I/O. */
+#ifndef SW_TASK_H
+#define SW_TASK_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sw_task_state {
+    SW_TASK_SCHEDULED = 0, /* waiting for run_at (delay or retry backoff) */
+    SW_TASK_QUEUED,
+    SW_TASK_RUNNING,
+    SW_TASK_SUCCEEDED,
+    SW_TASK_FAILED,
+    SW_TASK_CANCELLED,
+    SW_TASK_NSTATES
+};
+
+struct sw_backoff {
+    int64_t initial_ms;
+    int64_t max_ms;
+    double multiplier;
+};
+
+struct sw_task {
+    uint64_t id;
+    char *capability;      /* owned */
+    char *payload;         /* owned compact JSON text */
+    char *labels;          /* owned compact JSON object text, NULL = {} */
+    char *idempotency_key; /* owned or NULL */
+    char *swarm;           /* owned or NULL (routing comes later) */
+    uint64_t parent;       /* 0 = none */
+    int64_t priority;
+    enum sw_task_state state;
+    int attempt; /* leases so far */
+    int max_attempts;
+    int dead;
+    int64_t timeout_ms; /* run time per attempt, 0 = none */
+    struct sw_backoff backoff;
+
+    int64_t created_at; /* wall ms */
+    int64_t updated_at;
+    int64_t run_at;      /* scheduled: when it becomes queued */
+    int64_t queued_at;   /* when it last entered queued (dispatch latency) */
+    int64_t started_at;  /* last lease */
+    int64_t finished_at; /* terminal */
+
+    uint64_t lease_id;        /* running: the current lease; kept after for history */
+    int64_t lease_deadline;   /* running: wall ms when the lease expires */
+    uint64_t agent_id;        /* running: holder; after: last holder */
+    char *result;             /* owned JSON text or NULL */
+    char *error;              /* owned JSON object text {"code","message"} or NULL */
+    char *progress;           /* owned JSON text or NULL */
+
+    /* bookkeeping of the scheduler (not part of the task's meaning) */
+    size_t heap_index;               /* position in the heap that holds it */
+    struct sw_task *agent_prev;      /* running: list of the holder's leases */
+    struct sw_task *agent_next;
+    struct sw_task *lru_prev;        /* terminal: eviction order */
+    struct sw_task *lru_next;
+    /* bookkeeping of the commit batch */
+    struct sw_task *dirty_next;
+    unsigned dirty : 1;     /* in the open commit batch */
+    unsigned persisted : 1; /* a row exists (or is being written) */
+};
+
+extern const char *const sw_task_state_names[SW_TASK_NSTATES];
+
+/* Parses a state name; 0 or SW_EINVAL. */
+int sw_task_state_parse(const char *name, enum sw_task_state *state);
+int sw_task_state_terminal(enum sw_task_state state);
+
+/* New zeroed task (caller frees with sw_task_free), NULL on allocation failure. */
+struct sw_task *sw_task_new(void);
+void sw_task_free(struct sw_task *t);
+/* Replaces an owned string field with a copy of value (NULL clears). */
+int sw_task_set_str(char **field, const char *value);
+
+/* Delay before attempt `attempt + 1` after `attempt` failed ones:
+ * min(max, initial * multiplier^(attempt-1)), with equal jitter drawn from rand64
+ * (the result lies in [d/2, d]). Pure. */
+int64_t sw_backoff_delay_ms(const struct sw_backoff *b, int attempt, uint64_t rand64);
+
+/* What happens to a running task whose attempt failed (error, lease expiry, agent
+ * lost): retry after backoff (SCHEDULED) while attempts remain and retry is allowed,
+ * else FAILED and dead. Sets state, run_at, dead, finished_at. Pure. */
+void sw_task_after_failure(struct sw_task *t, int retry, int64_t now, uint64_t rand64);
+
+/* Appends the task as a JSON object to out. 0 or SW_ETOO_LARGE / SW_ENOMEM. */
+int sw_task_render(const struct sw_task *t, struct sw_buf *out);
+
+/* Appends s as a JSON string literal (quoted, escaped). */
+int sw_json_append_string(struct sw_buf *out, const char *s);
+
+#endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT
+ * batch.c - commit batches: snapshots of changed rows, built on the loop thread and
+ * handed whole to the writer thread. */
+#include "store.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/error.h"
+
+#include <string.h>
+
+struct sw_store_batch *sw_store_batch_new(uint64_t seq)
+{
+    struct sw_store_batch *b = sw_calloc(1, sizeof *b);
+    if (b)
+        b->seq = seq;
+    return b;
+}
+
+static struct sw_store_op *batch_push(struct sw_store_batch *b)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct sw_store_op *ops = sw_realloc(b->ops, cap * sizeof *ops);
+        if (ops == NULL)
+            return NULL;
+        b->ops = ops;
+        b->cap = cap;
+    }
+    struct sw_store_op *op = &b->ops[b->len++];
+    memset(op, 0, sizeof *op);
+    return op;
+}
+
+static int dup_field(char **dst, const char *src)
+{
+    *dst = NULL;
+    return src && (*dst = sw_strdup(src)) == NULL ? SW_ENOMEM : 0;
+}
+
+int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t)
+{
+    struct sw_task *snap = sw_task_new();
+    if (snap == NULL)
+        return SW_ENOMEM;
+    *snap = *t;
+    snap->capability = snap->payload = snap->labels = snap->idempotency_key = NULL;
+    snap->swarm = snap->result = snap->error = snap->progress = NULL;
+    int insert = !t->persisted;
+    int rc = dup_field(&snap->result, t->result);
+    rc = rc ? rc : dup_field(&snap->error, t->error);
+    rc = rc ? rc : dup_field(&snap->progress, t->progress);
+    if (insert) {
+        rc = rc ? rc : dup_field(&snap->capability, t->capability);
+        rc = rc ? rc : dup_field(&snap->payload, t->payload);
+        rc = rc ? rc : dup_field(&snap->labels, t->labels);
+        rc = rc ? rc : dup_field(&snap->idempotency_key, t->idempotency_key);
+        rc = rc ? rc : dup_field(&snap->swarm, t->swarm);
+    }
+    struct sw_store_op *op = rc ? NULL : batch_push(b);
+    if (op == NULL) {
+        sw_task_free(snap);
+        return SW_ENOMEM;
+    }
+    op->kind = insert ? SW_STORE_TASK_INSERT : SW_STORE_TASK_UPDATE;
+    op->task = snap;
+    return 0;
+}
+
+static char *capabilities_json(const struct sw_agent *a)
+{
+    struct sw_buf buf;
+    sw_buf_init(&buf, 1 << 20);
+    int rc = sw_buf_append(&buf, "[", 1);
+    for (size_t i = 0; rc == 0 && i < a->ncapabilities; i++) {
+        if (i)
+            rc = sw_buf_append(&buf, ",", 1);
+        rc = rc ? rc : sw_json_append_string(&buf, a->capabilities[i]);
+    }
+    rc = rc ? rc : sw_buf_append(&buf, "]", 1);
+    if (rc) {
+        sw_buf_free(&buf);
+        return NULL;
+    }
+    return sw_buf_detach(&buf, NULL);
+}
+
+int sw_store_batch_add_agent(struct sw_store_batch *b, const struct sw_agent *a)
+{
+    struct sw_agent *snap = sw_agent_new();
+    char *caps = a->removed ? NULL : capabilities_json(a);
+    struct sw_store_op *op = NULL;
+    if (snap == NULL || (!a->removed && caps == NULL))
+        goto fail;
+    snap->id = a->id;
+    snap->kind = a->kind;
+    snap->state = a->state;
+    snap->slots = a->slots;
+    snap->created_at = a->created_at;
+    snap->last_seen_at = a->last_seen_at;
+    snap->total_completed = a->total_completed;
+    snap->total_failed = a->total_failed;
+    memcpy(snap->token_hash, a->token_hash, sizeof snap->token_hash);
+    if (dup_field(&snap->name, a->name) || dup_field(&snap->labels, a->labels) ||
+        dup_field(&snap->swarm, a->swarm))
+        goto fail;
+    op = batch_push(b);
+    if (op == NULL)
+        goto fail;
+    op->kind = a->removed ? SW_STORE_AGENT_DELETE : SW_STORE_AGENT_PUT;
+    op->agent = snap;
+    op->capabilities = caps;
+    return 0;
+fail:
+    sw_agent_free(snap);
+    sw_free(caps);
+    return SW_ENOMEM;
+}
+
+void sw_store_batch_free(struct sw_store_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->len; i++) {
+        struct sw_store_op *op = &b->ops[i];
+        sw_task_free(op->task);
+        sw_agent_free(op->agent);
+        sw_free(op->capabilities);
+    }
+    sw_free(b->ops);
+    sw_free(b);
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT
+ * committer.c - the writer and checkpointer threads, fed through one mutex-guarded
+ * slot each (one batch in flight at a time, so the loop groups everything that
+ * arrives during a commit into the next one). */
+#include "committer.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define CHECKPOINT_EVERY_OPS 20000
+
+struct sw_committer {
+    struct sw_store *store;
+    void (*notify)(void *arg);
+    void *arg;
+    pthread_t writer, checkpointer;
+    pthread_mutex_t lock;
+    pthread_cond_t wake_writer, wake_checkpointer;
+    struct sw_store_batch *pending; /* guarded by lock */
+    int stopping;                   /* guarded by lock */
+    int checkpoint_wanted;          /* guarded by lock */
+    atomic_int busy;
+    atomic_int failing;
+    atomic_uint_least64_t committed_seq;
+    atomic_uint_least64_t batches, ops, commit_us;
+    uint64_t ops_since_checkpoint; /* writer thread only */
+};
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void commit_until_done(struct sw_committer *c, struct sw_store_batch *b)
+{
+    int64_t backoff = 10;
+    int64_t start = sw_clock_mono_us();
+    for (;;) {
+        int rc = c->store->ops->commit(c->store, b);
+        if (rc == 0)
+            break;
+        atomic_store(&c->failing, 1);
+        sw_log_error("store", "msg=\"commit failed, retrying\" seq=%llu ops=%zu error=%s "
+                              "retry_ms=%lld",
+                     (unsigned long long)b->seq, b->len, sw_strerror_code(rc),
+                     (long long)backoff);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+    }
+    atomic_store(&c->failing, 0);
+    atomic_fetch_add(&c->commit_us, (uint64_t)(sw_clock_mono_us() - start));
+    atomic_fetch_add(&c->batches, 1);
+    atomic_fetch_add(&c->ops, b->len);
+}
+
+static void *writer_main(void *arg)
+{
+    struct sw_committer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (c->pending == NULL && !c->stopping)
+            pthread_cond_wait(&c->wake_writer, &c->lock);
+        struct sw_store_batch *b = c->pending;
+        if (b == NULL)
+            break;
+        pthread_mutex_unlock(&c->lock);
+        commit_until_done(c, b);
+        uint64_t seq = b->seq;
+        c->ops_since_checkpoint += b->len;
+        sw_store_batch_free(b);
+        pthread_mutex_lock(&c->lock);
+        c->pending = NULL;
+        atomic_store(&c->committed_seq, seq);
+        atomic_store(&c->busy, 0);
+        if (c->ops_since_checkpoint >= CHECKPOINT_EVERY_OPS) {
+            c->ops_since_checkpoint = 0;
+            c->checkpoint_wanted = 1;
+            pthread_cond_signal(&c->wake_checkpointer);
+        }
+        pthread_mutex_unlock(&c->lock);
+        c->notify(c->arg);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct sw_committer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->checkpoint_wanted && !c->stopping)
+            pthread_cond_wait(&c->wake_checkpointer, &c->lock);
+        if (c->stopping)
+            break;
+        c->checkpoint_wanted = 0;
+        pthread_mutex_unlock(&c->lock);
+        c->store->ops->checkpoint(c->store);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int sw_committer_start(struct sw_committer **out, struct sw_store *store,
+                       void (*notify)(void *arg), void *arg)
+{
+    struct sw_committer *c = sw_calloc(1, sizeof *c);
+    if (c == NULL)
+        return SW_ENOMEM;
+    c->store = store;
+    c->notify = notify;
+    c->arg = arg;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake_writer, NULL);
+    pthread_cond_init(&c->wake_checkpointer, NULL);
+    if (pthread_create(&c->writer, NULL, writer_main, c)) {
+        sw_free(c);
+        return SW_EIO;
+    }
+    if (pthread_create(&c->checkpointer, NULL, checkpointer_main, c)) {
+        pthread_mutex_lock(&c->lock);
+        c->stopping = 1;
+        pthread_cond_signal(&c->wake_writer);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->writer, NULL);
+        sw_free(c);
+        return SW_EIO;
+    }
+    *out = c;
+    return 0;
+}
+
+int sw_committer_busy(struct sw_committer *c)
+{
+    return atomic_load(&c->busy);
+}
+
+void sw_committer_submit(struct sw_committer *c, struct sw_store_batch *b)
+{
+    atomic_store(&c->busy, 1);
+    pthread_mutex_lock(&c->lock);
+    c->pending = b;
+    pthread_cond_signal(&c->wake_writer);
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t sw_committer_poll(struct sw_committer *c)
+{
+    return atomic_load(&c->committed_seq);
+}
+
+int sw_committer_failing(struct sw_committer *c)
+{
+    return atomic_load(&c->failing);
+}
+
+void sw_committer_stats(struct sw_committer *c, uint64_t *batches, uint64_t *ops,
+                        uint64_t *commit_us_total)
+{
+    *batches = atomic_load(&c->batches);
+    *ops = atomic_load(&c->ops);
+    *commit_us_total = atomic_load(&c->commit_us);
+}
+
+void sw_committer_stop(struct sw_committer *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = 1;
+    pthread_cond_broadcast(&c->wake_writer);
+    pthread_cond_broadcast(&c->wake_checkpointer);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->writer, NULL);
+    pthread_join(c->checkpointer, NULL);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->wake_writer);
+    pthread_cond_destroy(&c->wake_checkpointer);
+    sw_free(c);
+}

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT
+ * sqlite.c - the SQLite backend of the store: WAL mode, numbered migrations applied in
+ * one transaction at open, three connections with one owner each: the writer thread
+ * (commits), the checkpointer thread (WAL checkpoints off the commit path) and the
+ * loop thread (reads of committed rows). SQL sits beside its bound parameters. */
+#include "store.h"
+#include "migrations.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <string.h>
+
+struct sqlite_store {
+    struct sw_store base;
+    sqlite3 *writer;
+    sqlite3 *reader;
+    sqlite3 *checkpointer;
+    sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
+    sqlite3_stmt *task_get, *task_by_key;
+};
+
+#define TASK_COLUMNS                                                                               \
+    "id, capability, state, priority, payload, labels, idempotency_key, swarm, parent, "         \
+    "attempt, max_attempts, dead, timeout_ms, backoff_initial_ms, backoff_max_ms, "              \
+    "backoff_multiplier, created_at, updated_at, run_at, queued_at, started_at, finished_at, "   \
+    "lease_id, agent_id, result, error, progress"
+
+static int sqlite_fail(sqlite3 *db, const char *what)
+{
+    sw_log_error("store", "msg=\"%s failed\" error=\"%s\"", what, sqlite3_errmsg(db));
+    int code = sqlite3_errcode(db);
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED ? SW_ESTORE_BUSY : SW_ESTORE;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        sw_log_error("store", "msg=\"sql failed\" error=\"%s\"", err ? err : "?");
+        sqlite3_free(err);
+        return SW_ESTORE;
+    }
+    return 0;
+}
+
+static int open_connection(const char *path, int sync, int readonly, sqlite3 **out)
+{
+    static const char *const sync_pragmas[] = {
+        "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=OFF"};
+    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        sw_log_error("store", "msg=\"cannot open database\" path=\"%s\" error=\"%s\"", path,
+                     db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return SW_ESTORE;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    int rc = readonly ? 0 : exec_sql(db, "PRAGMA journal_mode=WAL");
+    rc = rc ? rc : exec_sql(db, sync_pragmas[sync]);
+    rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-16384;"
+                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+static int migrate(sqlite3 *db)
+{
+    int rc = exec_sql(db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER "
+                          "NOT NULL)");
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int current = 0, latest = 0;
+    sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st,
+                       NULL);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        current = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    for (const struct sw_migration *m = sw_migrations; rc == 0 && m->version; m++) {
+        latest = m->version;
+        if (m->version <= current)
+            continue;
+        rc = exec_sql(db, m->sql);
+        char insert[256];
+        snprintf(insert, sizeof insert,
+                 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version, m->name,
+                 (long long)sw_clock_wall_ms());
+        rc = rc ? rc : exec_sql(db, insert);
+        if (rc == 0)
+            sw_log_info("store", "msg=\"migration applied\" version=%d name=%s", m->version,
+                        m->name);
+    }
+    if (rc == 0 && current > latest) {
+        sw_log_error("store", "msg=\"database schema is newer than this swarmd\" schema=%d "
+                              "known=%d",
+                     current, latest);
+        rc = SW_ESTORE_SCHEMA;
+    }
+    if (rc) {
+        exec_sql(db, "ROLLBACK");
+        return rc;
+    }
+    return exec_sql(db, "COMMIT");
+}
+
+static int prepare_all(struct sqlite_store *s)
+{
+    struct {
+        sqlite3 *db;
+        sqlite3_stmt **st;
+        const char *sql;
+    } stmts[] = {
+        {s->writer, &s->task_insert,
+         "INSERT INTO tasks (" TASK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"},
+        {s->writer, &s->task_update,
+         "UPDATE tasks SET state = ?2, attempt = ?10, dead = ?12, updated_at = ?18, run_at = ?19, "
+         "queued_at = ?20, started_at = ?21, finished_at = ?22, lease_id = ?23, agent_id = ?24, "
+         "result = ?25, error = ?26, progress = ?27 WHERE id = ?1"},
+        {s->writer, &s->agent_put,
+         "INSERT INTO agents (id, name, kind, state, capabilities, slots, labels, swarm, "
+         "token_hash, created_at, last_seen_at, completed, failed) VALUES (?1, ?2, ?3, ?4, ?5, "
+         "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET state = ?4, "
+         "last_seen_at = ?11, completed = ?12, failed = ?13"},
+        {s->writer, &s->agent_delete, "DELETE FROM agents WHERE id = ?1"},
+        {s->reader, &s->task_get, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1"},
+        {s->reader, &s->task_by_key,
+         "SELECT " TASK_COLUMNS " FROM tasks WHERE idempotency_key = ?1"},
+    };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+        if (sqlite3_prepare_v3(stmts[i].db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+                               stmts[i].st, NULL) != SQLITE_OK)
+            return sqlite_fail(stmts[i].db, "prepare");
+    return 0;
+}
+
+static void sqlite_close(struct sw_store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    if (s == NULL)
+        return;
+    sqlite3_stmt *all[] = {s->task_insert, s->task_update, s->agent_put,
+                           s->agent_delete, s->task_get, s->task_by_key};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        sqlite3_finalize(all[i]);
+    sqlite3_close(s->reader);
+    sqlite3_close(s->checkpointer);
+    if (s->writer) {
+        sqlite3_wal_checkpoint_v2(s->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(s->writer);
+    }
+    sw_free(s);
+}
+
+static int sqlite_open(struct sw_store **out, const struct sw_store_options *o)
+{
+    struct sqlite_store *s = sw_calloc(1, sizeof *s);
+    if (s == NULL)
+        return SW_ENOMEM;
+    s->base.ops = &sw_store_sqlite_ops;
+    int rc = open_connection(o->path, o->sync, 0, &s->writer);
+    rc = rc ? rc : migrate(s->writer);
+    rc = rc ? rc : open_connection(o->path, o->sync, 0, &s->checkpointer);
+    rc = rc ? rc : open_connection(o->path, o->sync, 1, &s->reader);
+    rc = rc ? rc : prepare_all(s);
+    if (rc) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* ---- rows <-> tasks ---- */
+
+static int column_dup(sqlite3_stmt *st, int col, char **out)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    *out = NULL;
+    if (text == NULL)
+        return 0;
+    *out = sw_strndup((const char *)text, (size_t)sqlite3_column_bytes(st, col));
+    return *out ? 0 : SW_ENOMEM;
+}
+
+static int row_to_task(sqlite3_stmt *st, struct sw_task **out)
+{
+    struct sw_task *t = sw_task_new();
+    if (t == NULL)
+        return SW_ENOMEM;
+    t->id = (uint64_t)sqlite3_column_int64(st, 0);
+    int rc = column_dup(st, 1, &t->capability);
+    t->state = (enum sw_task_state)sqlite3_column_int(st, 2);
+    t->priority = sqlite3_column_int64(st, 3);
+    rc = rc ? rc : column_dup(st, 4, &t->payload);
+    rc = rc ? rc : column_dup(st, 5, &t->labels);
+    rc = rc ? rc : column_dup(st, 6, &t->idempotency_key);
+    rc = rc ? rc : column_dup(st, 7, &t->swarm);
+    t->parent = (uint64_t)sqlite3_column_int64(st, 8);
+    t->attempt = sqlite3_column_int(st, 9);
+    t->max_attempts = sqlite3_column_int(st, 10);
+    t->dead = sqlite3_column_int(st, 11);
+    t->timeout_ms = sqlite3_column_int64(st, 12);
+    t->backoff.initial_ms = sqlite3_column_int64(st, 13);
+    t->backoff.max_ms = sqlite3_column_int64(st, 14);
+    t->backoff.multiplier = sqlite3_column_double(st, 15);
+    t->created_at = sqlite3_column_int64(st, 16);
+    t->updated_at = sqlite3_column_int64(st, 17);
+    t->run_at = sqlite3_column_int64(st, 18);
+    t->queued_at = sqlite3_column_int64(st, 19);
+    t->started_at = sqlite3_column_int64(st, 20);
+    t->finished_at = sqlite3_column_int64(st, 21);
+    t->lease_id = (uint64_t)sqlite3_column_int64(st, 22);
+    t->agent_id = (uint64_t)sqlite3_column_int64(st, 23);
+    rc = rc ? rc : column_dup(st, 24, &t->result);
+    rc = rc ? rc : column_dup(st, 25, &t->error);
+    rc = rc ? rc : column_dup(st, 26, &t->progress);
+    if (rc == 0 && (t->state < 0 || t->state >= SW_TASK_NSTATES || t->capability == NULL))
+        rc = SW_ESTORE;
+    if (rc) {
+        sw_task_free(t);
+        return rc;
+    }
+    t->persisted = 1;
+    *out = t;
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int col, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(st, col, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static void bind_task(sqlite3_stmt *st, const struct sw_task *t, int insert)
+{
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)t->id);
+    sqlite3_bind_int(st, 3, t->state);
+    sqlite3_bind_int(st, 10, t->attempt);
+    sqlite3_bind_int(st, 12, t->dead);
+    sqlite3_bind_int64(st, 18, t->updated_at);
+    sqlite3_bind_int64(st, 19, t->run_at);
+    sqlite3_bind_int64(st, 20, t->queued_at);
+    sqlite3_bind_int64(st, 21, t->started_at);
+    sqlite3_bind_int64(st, 22, t->finished_at);
+    sqlite3_bind_int64(st, 23, (sqlite3_int64)t->lease_id);
+    sqlite3_bind_int64(st, 24, (sqlite3_int64)t->agent_id);
+    bind_text(st, 25, t->result);
+    bind_text(st, 26, t->error);
+    bind_text(st, 27, t->progress);
+    if (!insert) {
+        sqlite3_bind_int(st, 2, t->state); /* ?2 is state in the UPDATE */
+        return;
+    }
+    bind_text(st, 2, t->capability);
+    sqlite3_bind_int64(st, 4, t->priority);
+    bind_text(st, 5, t->payload ? t->payload : "null");
+    bind_text(st, 6, t->labels);
+    bind_text(st, 7, t->idempotency_key);
+    bind_text(st, 8, t->swarm);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)t->parent);
+    sqlite3_bind_int(st, 11, t->max_attempts);
+    sqlite3_bind_int64(st, 13, t->timeout_ms);
+    sqlite3_bind_int64(st, 14, t->backoff.initial_ms);
+    sqlite3_bind_int64(st, 15, t->backoff.max_ms);
+    sqlite3_bind_double(st, 16, t->backoff.multiplier);
+    sqlite3_bind_int64(st, 17, t->created_at);
+}
+
+static void bind_agent(sqlite3_stmt *st, const struct sw_agent *a, const char *caps)
+{
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)a->id);
+    bind_text(st, 2, a->name);
+    sqlite3_bind_int(st, 3, a->kind);
+    sqlite3_bind_int(st, 4, a->state);
+    bind_text(st, 5, caps);
+    sqlite3_bind_int(st, 6, a->slots);
+    bind_text(st, 7, a->labels);
+    bind_text(st, 8, a->swarm);
+    sqlite3_bind_blob(st, 9, a->token_hash, sizeof a->token_hash, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, a->created_at);
+    sqlite3_bind_int64(st, 11, a->last_seen_at);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)a->total_completed);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)a->total_failed);
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite_fail(db, "write");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
+{
+    sqlite3_stmt *st;
+    switch (op->kind) {
+    case SW_STORE_TASK_INSERT:
+        st = s->task_insert;
+        bind_task(st, op->task, 1);
+        break;
+    case SW_STORE_TASK_UPDATE:
+        st = s->task_update;
+        bind_task(st, op->task, 0);
+        break;
+    case SW_STORE_AGENT_PUT:
+        st = s->agent_put;
+        bind_agent(st, op->agent, op->capabilities);
+        break;
+    default:
+        st = s->agent_delete;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)op->agent->id);
+        break;
+    }
+    return step_done(s->writer, st);
+}
+
+static int sqlite_commit(struct sw_store *base, const struct sw_store_batch *b)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int rc = exec_sql(s->writer, "BEGIN IMMEDIATE");
+    for (size_t i = 0; rc == 0 && i < b->len; i++)
+        rc = apply_op(s, &b->ops[i]);
+    if (rc == 0 && sqlite3_exec(s->writer, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sqlite_fail(s->writer, "commit");
+    if (rc && !sqlite3_get_autocommit(s->writer))
+        sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static void sqlite_checkpoint(struct sw_store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    int log_pages = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->checkpointer, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log_pages, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        sw_log_warn("store", "msg=\"checkpoint failed\" error=\"%s\"",
+                    sqlite3_errmsg(s->checkpointer));
+}
+
+/* ---- loading and reading ---- */
+
+static int load_agent_row(sqlite3_stmt *st, struct sw_agent **out)
+{
+    struct sw_agent *a = sw_agent_new();
+    if (a == NULL)
+        return SW_ENOMEM;
+    a->id = (uint64_t)sqlite3_column_int64(st, 0);
+    int rc = column_dup(st, 1, &a->name);
+    a->kind = (enum sw_agent_kind)sqlite3_column_int(st, 2);
+    a->state = (enum sw_agent_state)sqlite3_column_int(st, 3);
+    json_t *caps = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+    a->slots = sqlite3_column_int(st, 5);
+    rc = rc ? rc : column_dup(st, 6, &a->labels);
+    rc = rc ? rc : column_dup(st, 7, &a->swarm);
+    if (sqlite3_column_bytes(st, 8) == (int)sizeof a->token_hash)
+        memcpy(a->token_hash, sqlite3_column_blob(st, 8), sizeof a->token_hash);
+    a->created_at = sqlite3_column_int64(st, 9);
+    a->last_seen_at = sqlite3_column_int64(st, 10);
+    a->total_completed = (uint64_t)sqlite3_column_int64(st, 11);
+    a->total_failed = (uint64_t)sqlite3_column_int64(st, 12);
+    size_t n = json_is_array(caps) ? json_array_size(caps) : 0;
+    a->capabilities = sw_calloc(n ? n : 1, sizeof(char *));
+    if (rc == 0 && a->capabilities == NULL)
+        rc = SW_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *cap = json_string_value(json_array_get(caps, i));
+        if (cap && (a->capabilities[a->ncapabilities++] = sw_strdup(cap)) == NULL)
+            rc = SW_ENOMEM;
+    }
+    json_decref(caps);
+    if (rc == 0 && (a->name == NULL || a->state >= SW_AGENT_NSTATES))
+        rc = SW_ESTORE;
+    if (rc) {
+        sw_agent_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
+                       uint64_t *max_task_id)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step;
+    *max_task_id = 0;
+    if (sqlite3_prepare_v2(s->reader, "SELECT coalesce(max(id), 0) FROM tasks", -1, &st, NULL))
+        return sqlite_fail(s->reader, "load");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *max_task_id = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT " TASK_COLUMNS " FROM tasks WHERE state IN (0, 1, 2) ORDER BY "
+                           "id",
+                           -1, &st, NULL))
+        return sqlite_fail(s->reader, "load");
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sw_task *t;
+        rc = row_to_task(st, &t);
+        rc = rc ? rc : l->task(l->ctx, t);
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT id, name, kind, state, capabilities, slots, labels, swarm, "
+                           "token_hash, created_at, last_seen_at, completed, failed FROM agents "
+                           "ORDER BY id",
+                           -1, &st, NULL))
+        return sqlite_fail(s->reader, "load");
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sw_agent *a;
+        rc = load_agent_row(st, &a);
+        rc = rc ? rc : l->agent(l->ctx, a);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_one(struct sqlite_store *s, sqlite3_stmt *st, struct sw_task **out)
+{
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW    ? row_to_task(st, out)
+             : step == SQLITE_DONE ? SW_ENOT_FOUND
+                                   : sqlite_fail(s->reader, "read");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sqlite_task_get(struct sw_store *base, uint64_t id, struct sw_task **out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_bind_int64(s->task_get, 1, (sqlite3_int64)id);
+    return read_one(s, s->task_get, out);
+}
+
+static int sqlite_task_by_key(struct sw_store *base, const char *key, struct sw_task **out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_bind_text(s->task_by_key, 1, key, -1, SQLITE_STATIC);
+    return read_one(s, s->task_by_key, out);
+}
+
+static int sqlite_task_list(struct sw_store *base, const struct sw_task_filter *f,
+                            struct sw_task ***out, size_t *n)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT " TASK_COLUMNS " FROM tasks WHERE id > ?1%s%s%s ORDER BY id LIMIT ?5",
+             f->state >= 0 ? " AND state = ?2" : "", f->dead >= 0 ? " AND dead = ?3" : "",
+             f->capability ? " AND capability = ?4" : "");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->reader, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "list");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)f->after_id);
+    if (f->state >= 0)
+        sqlite3_bind_int(st, 2, f->state);
+    if (f->dead >= 0)
+        sqlite3_bind_int(st, 3, f->dead);
+    if (f->capability)
+        sqlite3_bind_text(st, 4, f->capability, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, f->limit);
+    struct sw_task **tasks = sw_calloc((size_t)f->limit + 1, sizeof *tasks);
+    size_t count = 0;
+    int rc = tasks ? 0 : SW_ENOMEM, step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = row_to_task(st, &tasks[count++]);
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sqlite_fail(s->reader, "list");
+    sqlite3_finalize(st);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            sw_task_free(tasks[i]);
+        sw_free(tasks);
+        return rc;
+    }
+    *out = tasks;
+    *n = count;
+    return 0;
+}
+
+const struct sw_store_ops sw_store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .load = sqlite_load,
+    .commit = sqlite_commit,
+    .checkpoint = sqlite_checkpoint,
+    .task_get = sqlite_task_get,
+    .task_by_key = sqlite_task_by_key,
+    .task_list = sqlite_task_list,
+};

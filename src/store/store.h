@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT
+ * store.h - the durable store: an operations table with one backend per database
+ * (SQLite now; PostgreSQL for cluster mode). The loop thread builds commit batches
+ * (snapshots of changed tasks and agents) and reads; the committer's writer thread
+ * commits each batch as one transaction. Reads use their own connection and see
+ * only committed data. */
+#ifndef SW_STORE_H
+#define SW_STORE_H
+
+#include "model/agent.h"
+#include "model/task.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sw_store_sync { SW_STORE_SYNC_FULL = 0, SW_STORE_SYNC_NORMAL, SW_STORE_SYNC_OFF };
+
+struct sw_store_options {
+    const char *path; /* database file */
+    int sync;         /* enum sw_store_sync */
+};
+
+enum sw_store_op_kind { SW_STORE_TASK_INSERT, SW_STORE_TASK_UPDATE, SW_STORE_AGENT_PUT,
+                        SW_STORE_AGENT_DELETE };
+
+/* One row change: a snapshot that the writer thread owns. */
+struct sw_store_op {
+    enum sw_store_op_kind kind;
+    struct sw_task *task;   /* snapshot (insert: every column; update: mutable ones) */
+    struct sw_agent *agent; /* snapshot */
+    char *capabilities;     /* agent: JSON array text */
+};
+
+struct sw_store_batch {
+    uint64_t seq;
+    struct sw_store_op *ops;
+    size_t len, cap;
+};
+
+struct sw_task_filter {
+    int state; /* enum sw_task_state or -1 */
+    int dead;  /* 0/1 or -1 */
+    const char *capability;
+    uint64_t after_id; /* cursor: ids greater than this */
+    int limit;
+};
+
+/* Called for each row at load; takes ownership of the entity. Non-zero stops. */
+struct sw_store_loader {
+    void *ctx;
+    int (*task)(void *ctx, struct sw_task *t);
+    int (*agent)(void *ctx, struct sw_agent *a);
+};
+
+struct sw_store;
+
+struct sw_store_ops {
+    const char *name;
+    int (*open)(struct sw_store **out, const struct sw_store_options *o);
+    void (*close)(struct sw_store *st);
+    /* Loads unfinished tasks and every agent; *max_task_id gets the largest task id. */
+    int (*load)(struct sw_store *st, const struct sw_store_loader *l, uint64_t *max_task_id);
+    /* Writer thread only. */
+    int (*commit)(struct sw_store *st, const struct sw_store_batch *b);
+    void (*checkpoint)(struct sw_store *st);
+    /* Loop thread reads: a new task (caller frees) or SW_ENOT_FOUND. */
+    int (*task_get)(struct sw_store *st, uint64_t id, struct sw_task **out);
+    int (*task_by_key)(struct sw_store *st, const char *key, struct sw_task **out);
+    /* New array of new tasks (caller frees all). */
+    int (*task_list)(struct sw_store *st, const struct sw_task_filter *f, struct sw_task ***out,
+                     size_t *n);
+};
+
+struct sw_store {
+    const struct sw_store_ops *ops;
+};
+
+extern const struct sw_store_ops sw_store_sqlite_ops;
+
+/* Batches, on the loop thread. add_* snapshot the entity's current state. */
+struct sw_store_batch *sw_store_batch_new(uint64_t seq);
+int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t);
+int sw_store_batch_add_agent(struct sw_store_batch *b, const struct sw_agent *a);
+void sw_store_batch_free(struct sw_store_batch *b);
+
+#endif
