@@ -138,6 +138,7 @@ void sw_request_resume(struct sw_request *req)
         return;
     req->suspended = 0;
     MHD_resume_connection(req->conn);
+    req->listener->needs_run = 1;
 }
 
 /* ---- queries and headers ---- */
@@ -352,6 +353,7 @@ void sw_http_run(struct sw_http_listener *l)
 {
     if (l->mhd == NULL)
         return;
+    l->needs_run = 0;
     MHD_run(l->mhd);
     mhd_arm_timer(l);
 }

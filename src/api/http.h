@@ -61,6 +61,7 @@ struct sw_http_listener {
     uv_poll_t poll;
     uv_timer_t timer;
     int fd;
+    int needs_run; /* a connection was resumed: run MHD before the loop sleeps */
     char addr[128];
 };
 

@@ -136,6 +136,17 @@ static void run_listeners(struct sw_server *s)
         sw_http_run(&s->tcp_listener);
 }
 
+/* Runs the listeners that have resumed connections waiting for their response. */
+static int run_resumed(struct sw_server *s)
+{
+    int ran = 0;
+    if (s->unix_listener.needs_run)
+        sw_http_run(&s->unix_listener), ran = 1;
+    if (s->has_tcp && s->tcp_listener.needs_run)
+        sw_http_run(&s->tcp_listener), ran = 1;
+    return ran;
+}
+
 static void commit_async_cb(uv_async_t *async)
 {
     struct sw_server *s = async->data;
@@ -145,17 +156,14 @@ static void commit_async_cb(uv_async_t *async)
     s->committed_seq = seq;
     s->inflight_seq = 0;
     commit_flush(s); /* start the next batch at once: group commit */
-    int resumed = 0;
     while (s->commit_head && s->commit_head->need_seq <= seq) {
         struct sw_request *req = s->commit_head;
         s->commit_head = req->commit_next;
         if (s->commit_head == NULL)
             s->commit_tail = NULL;
         sw_request_resume(req);
-        resumed = 1;
     }
-    if (resumed)
-        run_listeners(s);
+    run_resumed(s);
 }
 
 static void committer_notify(void *arg)
@@ -176,7 +184,12 @@ static void prepare_cb(uv_prepare_t *prepare)
 {
     struct sw_server *s = prepare->data;
     int64_t now = sw_server_now(s);
-    sw_sched_dispatch(&s->sched, now);
+    for (int round = 0; round < 4; round++) {
+        run_resumed(s);
+        sw_sched_dispatch(&s->sched, now);
+        if (!s->unix_listener.needs_run && !s->tcp_listener.needs_run)
+            break;
+    }
     commit_flush(s);
     int64_t next = sw_sched_next_deadline(&s->sched);
     int64_t delay = next - now;

@@ -139,6 +139,7 @@ int main(int argc, char **argv)
         return code < 0 ? 0 : code;
     }
     signal(SIGPIPE, SIG_IGN);
+    umask(077);
     if (sw_log_open(o.log_file)) {
         fprintf(stderr, "swarmd: cannot open log file %s: %s\n", o.log_file, strerror(errno));
         sw_config_free(sw_options_table, &o);

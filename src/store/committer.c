@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * committer.c - the writer and checkpointer threads, fed through one mutex-guarded
- * slot each (one batch in flight at a time, so the loop groups everything that
- * arrives during a commit into the next one). */
+ * committer.c - the writer thread, fed through one mutex-guarded
+ * slot (one batch in flight at a time, so the loop groups everything that arrives
+ * during a commit into the next one). */
 #include "committer.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -12,23 +12,19 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#define CHECKPOINT_EVERY_OPS 20000
-
 struct sw_committer {
     struct sw_store *store;
     void (*notify)(void *arg);
     void *arg;
-    pthread_t writer, checkpointer;
+    pthread_t writer;
     pthread_mutex_t lock;
-    pthread_cond_t wake_writer, wake_checkpointer;
+    pthread_cond_t wake_writer;
     struct sw_store_batch *pending; /* guarded by lock */
     int stopping;                   /* guarded by lock */
-    int checkpoint_wanted;          /* guarded by lock */
     atomic_int busy;
     atomic_int failing;
     atomic_uint_least64_t committed_seq;
     atomic_uint_least64_t batches, ops, commit_us;
-    uint64_t ops_since_checkpoint; /* writer thread only */
 };
 
 static void sleep_ms(int64_t ms)
@@ -72,37 +68,13 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&c->lock);
         commit_until_done(c, b);
         uint64_t seq = b->seq;
-        c->ops_since_checkpoint += b->len;
         sw_store_batch_free(b);
         pthread_mutex_lock(&c->lock);
         c->pending = NULL;
         atomic_store(&c->committed_seq, seq);
         atomic_store(&c->busy, 0);
-        if (c->ops_since_checkpoint >= CHECKPOINT_EVERY_OPS) {
-            c->ops_since_checkpoint = 0;
-            c->checkpoint_wanted = 1;
-            pthread_cond_signal(&c->wake_checkpointer);
-        }
         pthread_mutex_unlock(&c->lock);
         c->notify(c->arg);
-        pthread_mutex_lock(&c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
-}
-
-static void *checkpointer_main(void *arg)
-{
-    struct sw_committer *c = arg;
-    pthread_mutex_lock(&c->lock);
-    for (;;) {
-        while (!c->checkpoint_wanted && !c->stopping)
-            pthread_cond_wait(&c->wake_checkpointer, &c->lock);
-        if (c->stopping)
-            break;
-        c->checkpoint_wanted = 0;
-        pthread_mutex_unlock(&c->lock);
-        c->store->ops->checkpoint(c->store);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
@@ -120,17 +92,7 @@ int sw_committer_start(struct sw_committer **out, struct sw_store *store,
     c->arg = arg;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake_writer, NULL);
-    pthread_cond_init(&c->wake_checkpointer, NULL);
     if (pthread_create(&c->writer, NULL, writer_main, c)) {
-        sw_free(c);
-        return SW_EIO;
-    }
-    if (pthread_create(&c->checkpointer, NULL, checkpointer_main, c)) {
-        pthread_mutex_lock(&c->lock);
-        c->stopping = 1;
-        pthread_cond_signal(&c->wake_writer);
-        pthread_mutex_unlock(&c->lock);
-        pthread_join(c->writer, NULL);
         sw_free(c);
         return SW_EIO;
     }
@@ -177,12 +139,9 @@ void sw_committer_stop(struct sw_committer *c)
     pthread_mutex_lock(&c->lock);
     c->stopping = 1;
     pthread_cond_broadcast(&c->wake_writer);
-    pthread_cond_broadcast(&c->wake_checkpointer);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->writer, NULL);
-    pthread_join(c->checkpointer, NULL);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake_writer);
-    pthread_cond_destroy(&c->wake_checkpointer);
     sw_free(c);
 }

@@ -3,7 +3,8 @@
  * the batch as one transaction (retrying a failed commit with backoff until it
  * succeeds: nothing is acknowledged before it is durable), then calls notify (from the
  * writer thread: the loop wires it to a uv_async) and the loop collects the result
- * with sw_committer_poll. A second thread runs WAL checkpoints off the commit path. */
+ * with sw_committer_poll. SQLite checkpoints the WAL inside a commit every 1000
+ * pages, so the WAL file is reused (an overwrite flushes faster than an append). */
 #ifndef SW_COMMITTER_H
 #define SW_COMMITTER_H
 

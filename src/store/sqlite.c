@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * sqlite.c - the SQLite backend of the store: WAL mode, numbered migrations applied in
- * one transaction at open, three connections with one owner each: the writer thread
- * (commits), the checkpointer thread (WAL checkpoints off the commit path) and the
+ * one transaction at open, two connections with one owner each: the writer thread
+ * (commits; SQLite's automatic checkpoint keeps the WAL small and reused) and the
  * loop thread (reads of committed rows). SQL sits beside its bound parameters. */
 #include "store.h"
 #include "migrations.h"
@@ -18,7 +18,6 @@ struct sqlite_store {
     struct sw_store base;
     sqlite3 *writer;
     sqlite3 *reader;
-    sqlite3 *checkpointer;
     sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
     sqlite3_stmt *task_get, *task_by_key;
 };
@@ -63,7 +62,7 @@ static int open_connection(const char *path, int sync, int readonly, sqlite3 **o
     sqlite3_busy_timeout(db, 5000);
     int rc = readonly ? 0 : exec_sql(db, "PRAGMA journal_mode=WAL");
     rc = rc ? rc : exec_sql(db, sync_pragmas[sync]);
-    rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-16384;"
+    rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-16384;"
                                 "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
     if (rc) {
         sqlite3_close(db);
@@ -155,7 +154,6 @@ static void sqlite_close(struct sw_store *base)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
-    sqlite3_close(s->checkpointer);
     if (s->writer) {
         sqlite3_wal_checkpoint_v2(s->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->writer);
@@ -171,7 +169,6 @@ static int sqlite_open(struct sw_store **out, const struct sw_store_options *o)
     s->base.ops = &sw_store_sqlite_ops;
     int rc = open_connection(o->path, o->sync, 0, &s->writer);
     rc = rc ? rc : migrate(s->writer);
-    rc = rc ? rc : open_connection(o->path, o->sync, 0, &s->checkpointer);
     rc = rc ? rc : open_connection(o->path, o->sync, 1, &s->reader);
     rc = rc ? rc : prepare_all(s);
     if (rc) {
@@ -342,17 +339,6 @@ static int sqlite_commit(struct sw_store *base, const struct sw_store_batch *b)
     return rc;
 }
 
-static void sqlite_checkpoint(struct sw_store *base)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    int log_pages = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(s->checkpointer, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                       &log_pages, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        sw_log_warn("store", "msg=\"checkpoint failed\" error=\"%s\"",
-                    sqlite3_errmsg(s->checkpointer));
-}
-
 /* ---- loading and reading ---- */
 
 static int load_agent_row(sqlite3_stmt *st, struct sw_agent **out)
@@ -504,7 +490,6 @@ const struct sw_store_ops sw_store_sqlite_ops = {
     .close = sqlite_close,
     .load = sqlite_load,
     .commit = sqlite_commit,
-    .checkpoint = sqlite_checkpoint,
     .task_get = sqlite_task_get,
     .task_by_key = sqlite_task_by_key,
     .task_list = sqlite_task_list,

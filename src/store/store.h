@@ -62,7 +62,6 @@ struct sw_store_ops {
     int (*load)(struct sw_store *st, const struct sw_store_loader *l, uint64_t *max_task_id);
     /* Writer thread only. */
     int (*commit)(struct sw_store *st, const struct sw_store_batch *b);
-    void (*checkpoint)(struct sw_store *st);
     /* Loop thread reads: a new task (caller frees) or SW_ENOT_FOUND. */
     int (*task_get)(struct sw_store *st, uint64_t id, struct sw_task **out);
     int (*task_by_key)(struct sw_store *st, const char *key, struct sw_task **out);

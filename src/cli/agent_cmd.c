@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT
+ * agent_cmd.c - "swarm agent": list the agents the daemon knows (managed and remote)
+ * with their load and when they were last seen, show one, and remove one. */
+#include "cli/agent_cmd.h"
+
+#include "cli/output.h"
+#include "core/clock.h"
+#include "core/error.h"
+
+#include <string.h>
+
+static const char *agent_str(const json_t *agent, const char *key)
+{
+    return json_string_value(json_object_get(agent, key));
+}
+
+/* Writes the agent's capabilities as "resize,thumbnail", "-" when it has none. */
+static void agent_capabilities(const json_t *agent, char *out, size_t size)
+{
+    const json_t *caps = json_object_get(agent, "capabilities");
+    size_t i, len = 0;
+    json_t *cap;
+
+    out[0] = '\0';
+    json_array_foreach(caps, i, cap)
+    {
+        const char *name = json_string_value(json_object_get(cap, "name"));
+        char text[128];
+        int n;
+        if (name)
+            snprintf(text, sizeof text, "%s", name); /* {"name":"resize","version":2} */
+        else
+            sw_output_text(cap, text, sizeof text);
+        n = snprintf(out + len, size - len, "%s%s", len ? "," : "", text);
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+    if (len == 0)
+        snprintf(out, size, "-");
+}
+
+static int agent_table(const json_t *agents)
+{
+    static const char *const header[] = {"ID",    "NAME",    "STATE",    "CAPABILITIES",
+                                         "SLOTS", "RUNNING", "LAST-SEEN"};
+    int64_t now_ms = sw_clock_wall_ms();
+    struct sw_table table;
+    size_t i;
+    json_t *agent;
+    int rc = sw_table_init(&table, header, (int)(sizeof header / sizeof header[0]));
+
+    json_array_foreach(agents, i, agent)
+    {
+        char caps[512], slots[32], running[32], seen[32];
+        if (rc)
+            break;
+        agent_capabilities(agent, caps, sizeof caps);
+        sw_output_text(json_object_get(agent, "slots"), slots, sizeof slots);
+        sw_output_text(json_object_get(agent, "running"), running, sizeof running);
+        sw_output_age(json_object_get(agent, "last_seen_at"), now_ms, seen, sizeof seen);
+        const char *row[] = {agent_str(agent, "id"),
+                             agent_str(agent, "name"),
+                             agent_str(agent, "state"),
+                             caps,
+                             slots,
+                             running,
+                             seen};
+        rc = sw_table_add(&table, row);
+    }
+    if (rc == 0)
+        sw_table_print(&table, stdout);
+    sw_table_free(&table);
+    return rc;
+}
+
+static int agent_ls(struct sw_cli *cli)
+{
+    struct sw_client *client;
+    json_t *reply = NULL;
+    int rc = sw_cli_client(cli, &client);
+
+    if (rc == 0)
+        rc = sw_client_call(client, "GET", "/v1/agents", NULL, 0, &reply);
+    if (rc == 0 && !cli->json && !json_is_array(json_object_get(reply, "agents"))) {
+        fprintf(stderr, "swarm: the agent list from the daemon has no \"agents\" array\n");
+        rc = SW_EBAD_JSON;
+    }
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, reply);
+    else if (rc == 0)
+        rc = agent_table(json_object_get(reply, "agents"));
+    json_decref(reply);
+    return sw_cli_exit(cli, rc);
+}
+
+/* The key: value view of one agent. */
+static void agent_print(const json_t *agent)
+{
+    int64_t now_ms = sw_clock_wall_ms();
+    char caps[4096];
+
+    sw_output_field_text(stdout, "id", agent, "id");
+    sw_output_field_text(stdout, "name", agent, "name");
+    sw_output_field_text(stdout, "kind", agent, "kind");
+    sw_output_field_text(stdout, "state", agent, "state");
+    agent_capabilities(agent, caps, sizeof caps);
+    sw_output_field(stdout, "capabilities", caps);
+    sw_output_field_text(stdout, "slots", agent, "slots");
+    sw_output_field_text(stdout, "running", agent, "running");
+    sw_output_field_text(stdout, "swarm", agent, "swarm");
+    if (json_object_size(json_object_get(agent, "labels")) > 0)
+        sw_output_field_json(stdout, "labels", agent, "labels");
+    sw_output_field_time(stdout, "created", agent, "created_at", now_ms);
+    sw_output_field_time(stdout, "last seen", agent, "last_seen_at", now_ms);
+}
+
+static int agent_get(struct sw_cli *cli)
+{
+    struct sw_client *client;
+    json_t *agent = NULL;
+    int rc = sw_cli_client(cli, &client);
+
+    if (rc == 0)
+        rc = sw_client_call_on(client, "GET", "/v1/agents/", cli->args.operands[0], "", NULL, 0,
+                               &agent);
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, agent);
+    else if (rc == 0)
+        agent_print(agent);
+    json_decref(agent);
+    return sw_cli_exit(cli, rc);
+}
+
+static int agent_rm(struct sw_cli *cli)
+{
+    struct sw_client *client;
+    json_t *reply = NULL;
+    int rc = sw_cli_client(cli, &client);
+
+    if (rc == 0)
+        rc = sw_client_call_on(client, "DELETE", "/v1/agents/", cli->args.operands[0], "", NULL, 0,
+                               &reply);
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, reply);
+    else if (rc == 0)
+        printf("%s removed\n", cli->args.operands[0]);
+    json_decref(reply);
+    return sw_cli_exit(cli, rc);
+}
+
+const struct sw_command sw_agent_commands[] = {
+    {{"agent ls", "", 0, 0, NULL}, "list agents", NULL, agent_ls},
+    {{"agent get", "ID", 1, 1, NULL}, "show an agent", NULL, agent_get},
+    {{"agent rm", "ID", 1, 1, NULL}, "remove an agent", NULL, agent_rm},
+    {{NULL, NULL, 0, 0, NULL}, NULL, NULL, NULL},
+};

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT
+ * cli.h - one run of the swarm command: the command tables, the dispatch from the
+ * words on the line to a command, the help generated from each command's syntax, the
+ * connection to the daemon opened on first use, and the exit statuses. Each command
+ * module (task_cmd.c, agent_cmd.c, system_cmd.c) exports one table of commands. */
+#ifndef SW_CLI_CLI_H
+#define SW_CLI_CLI_H
+
+#include "cli/args.h"
+#include "cli/client.h"
+#include "cli/endpoint.h"
+
+#include <stdio.h>
+
+/* The exit statuses of swarm, documented in its --help. */
+enum sw_exit {
+    SW_EXIT_OK = 0,
+    SW_EXIT_FAILED = 1,      /* the task failed or was cancelled */
+    SW_EXIT_USAGE = 2,       /* a bad command line */
+    SW_EXIT_UNREACHABLE = 3, /* no daemon found, or it did not answer */
+    SW_EXIT_NOT_FOUND = 4,   /* the daemon answered 404 */
+    SW_EXIT_ERROR = 5,       /* any other error */
+};
+
+struct sw_cli;
+
+struct sw_command {
+    struct sw_syntax syntax; /* syntax.name is the words that name it: "task submit" */
+    const char *summary;     /* one line for the command list */
+    const char *details;     /* more text for its --help; NULL if none */
+    /* Runs the command; returns an enum sw_exit, the status main exits with. */
+    int (*run)(struct sw_cli *cli);
+};
+
+struct sw_cli {
+    struct sw_args args;
+    const struct sw_command *const *tables; /* borrowed; each table ends with {.run = NULL} */
+    const struct sw_command *command;       /* the command being run */
+    int json;                               /* -o json */
+    struct sw_endpoint endpoint;
+    struct sw_client client;
+    int client_open; /* client (and endpoint) are set up */
+};
+
+/* Parses argv, runs the command it names and returns the exit status. */
+int sw_cli_main(const struct sw_command *const *tables, int argc, char **argv);
+
+/* The client for the daemon, found and opened on first use (borrowed from cli).
+ * 0; SW_EINVAL for a malformed URL (message in cli->args.error); SW_EIO when no
+ * daemon socket was found, SW_ENOMEM (both printed). */
+int sw_cli_client(struct sw_cli *cli, struct sw_client **client);
+
+/* Maps the code of a failed step to an exit status: 0 = ok; SW_EINVAL = usage (prints
+ * cli->args.error with a hint to --help); SW_EIO = unreachable; SW_ENOT_FOUND = not
+ * found; anything else = error (already printed, except SW_ENOMEM, printed here). */
+int sw_cli_exit(struct sw_cli *cli, int rc);
+
+/* Prints the help for the command or group named by words (all commands for none)
+ * on out. Returns SW_EXIT_OK, or SW_EXIT_USAGE when the words name nothing. */
+int sw_cli_help(struct sw_cli *cli, const char *const *words, int nwords, FILE *out);
+
+#endif

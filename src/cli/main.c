@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT
+ * main.c - the swarm command-line client of swarmd: lists the command tables and
+ * hands the line to the dispatcher in cli.c, whose status is the exit status. */
+#include "cli/agent_cmd.h"
+#include "cli/cli.h"
+#include "cli/system_cmd.h"
+#include "cli/task_cmd.h"
+#include "core/alloc.h"
+
+static const struct sw_command *const command_tables[] = {
+    sw_task_commands,
+    sw_agent_commands,
+    sw_system_commands,
+    NULL,
+};
+
+int main(int argc, char **argv)
+{
+    sw_alloc_install_jansson();
+    return sw_cli_main(command_tables, argc, argv);
+}
