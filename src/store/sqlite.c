@@ -63,7 +63,7 @@ static int open_connection(const char *path, int sync, int readonly, sqlite3 **o
     int rc = readonly ? 0 : exec_sql(db, "PRAGMA journal_mode=WAL");
     rc = rc ? rc : exec_sql(db, sync_pragmas[sync]);
     rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-16384;"
-                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
+                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864; PRAGMA mmap_size=1073741824");
     if (rc) {
         sqlite3_close(db);
         return rc;
@@ -393,9 +393,8 @@ static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
         *max_task_id = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(s->reader,
-                           "SELECT " TASK_COLUMNS " FROM tasks WHERE state IN (0, 1, 2) ORDER BY "
-                           "id",
-                           -1, &st, NULL))
+                           "SELECT " TASK_COLUMNS " FROM tasks WHERE state < 3", -1, &st,
+                           NULL))
         return sqlite_fail(s->reader, "load");
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         struct sw_task *t;
