@@ -215,9 +215,12 @@ void sw_api_agent_get(struct sw_request *req)
         reply_agent(req, 200, a);
 }
 
+static struct sw_agent *own_agent(struct sw_request *req);
+
+/* An admin may remove any agent; an agent, itself (when it shuts down). */
 void sw_api_agent_delete(struct sw_request *req)
 {
-    struct sw_agent *a = path_agent(req);
+    struct sw_agent *a = own_agent(req);
     if (a == NULL)
         return;
     char body[96];

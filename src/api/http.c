@@ -269,9 +269,6 @@ static void dispatch(struct sw_request *req)
     sw_log_request_id = req->id;
     if (req->has_response) {
         /* routing already answered */
-    } else if (req->body_too_large) {
-        sw_reply_error(req, SW_ETOO_LARGE, NULL, "the body is larger than %zu bytes",
-                       req->body.max);
     } else if (authenticate(req) == 0) {
         if (s->stopping && req->route->auth != SW_AUTH_PUBLIC)
             sw_reply_error(req, SW_ESHUTTING_DOWN, NULL, NULL);
@@ -281,6 +278,15 @@ static void dispatch(struct sw_request *req)
             req->route->handler(req);
     }
     sw_log_request_id = 0;
+}
+
+/* Answers 413 at once, before the body is read: MHD closes the connection after it. */
+static enum MHD_Result reply_too_large(struct sw_request *req)
+{
+    if (!req->has_response)
+        sw_reply_error(req, SW_ETOO_LARGE, NULL, "the body is larger than %zu bytes",
+                       req->body.max);
+    return queue_response(req);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -298,14 +304,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > req->body.max)
-            req->body_too_large = 1;
+            return reply_too_large(req);
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!req->body_too_large && sw_buf_append(&req->body, upload_data, *upload_data_size))
-            req->body_too_large = 1;
+        if (req->queued) {
+            *upload_data_size = 0; /* the 413 is on its way; the rest is dropped */
+            return MHD_YES;
+        }
+        int rc = sw_buf_append(&req->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        return rc ? reply_too_large(req) : MHD_YES;
     }
     if (req->queued)
         return MHD_YES;

@@ -30,7 +30,6 @@ struct sw_request {
     char *path; /* owned, without the query */
     int64_t start_us;
     struct sw_buf body;
-    int body_too_large;
     const struct sw_route *route;
     char *params[SW_ROUTE_MAX_PARAMS]; /* owned, percent-decoded */
     /* caller identity */

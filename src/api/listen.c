@@ -75,6 +75,17 @@ static int split_hostport(const char *hostport, char *host, size_t size, const c
     return 0;
 }
 
+int sw_listen_check(const char *hostport)
+{
+    char host[256];
+    const char *port;
+    if (split_hostport(hostport, host, sizeof host, &port))
+        return SW_ECONFIG;
+    char *end;
+    long p = strtol(port, &end, 10);
+    return *end || end == port || p < 0 || p > 65535 ? SW_ECONFIG : 0;
+}
+
 int sw_listen_tcp(const char *hostport, int allow_public, int *out, char *bound, size_t size)
 {
     char host[256];

@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+/* Checks the form of a --listen value (HOST:PORT, [V6]:PORT, port 0-65535); 0 or
+ * SW_ECONFIG. Does not resolve or bind. */
+int sw_listen_check(const char *hostport);
 int sw_listen_unix(const char *path, int *fd);
 int sw_listen_tcp(const char *hostport, int allow_public, int *fd, char *bound, size_t size);
 

@@ -20,7 +20,7 @@ static const struct sw_route route_table[] = {
     {"POST", "/v1/agents", sw_api_agent_register, 65536, SW_AUTH_ADMIN},
     {"GET", "/v1/agents", sw_api_agent_list, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/agents/{id}", sw_api_agent_get, 0, SW_AUTH_ADMIN},
-    {"DELETE", "/v1/agents/{id}", sw_api_agent_delete, 0, SW_AUTH_ADMIN},
+    {"DELETE", "/v1/agents/{id}", sw_api_agent_delete, 0, SW_AUTH_AGENT},
     {"POST", "/v1/agents/{id}/lease", sw_api_agent_lease, 4096, SW_AUTH_AGENT},
     {"POST", "/v1/agents/{id}/heartbeat", sw_api_agent_heartbeat, 4096, SW_AUTH_AGENT},
 };

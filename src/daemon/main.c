@@ -2,6 +2,7 @@
  * main.c - swarmd: reads the configuration table, prepares the home directory (lock,
  * pid file), starts the server on one libuv loop and runs it until a signal stops it. */
 #include "options.h"
+#include "api/listen.h"
 #include "api/server.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -69,6 +70,12 @@ static int load_options(struct sw_options *o, int argc, char **argv)
     }
     if (rc) {
         fprintf(stderr, "swarmd: %s (see swarmd --help)\n", sw_config_error());
+        return 2;
+    }
+    if (o->listen && *o->listen && sw_listen_check(o->listen)) {
+        fprintf(stderr, "swarmd: bad value \"%s\" for listen: expected HOST:PORT with a port "
+                        "from 0 to 65535, such as 127.0.0.1:7070 (see swarmd --help)\n",
+                o->listen);
         return 2;
     }
     sw_log_level = level;

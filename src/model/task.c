@@ -89,15 +89,37 @@ void sw_task_after_failure(struct sw_task *t, int retry, int64_t now, uint64_t r
     t->finished_at = now;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static int utf8_sequence(const unsigned char *p)
+{
+    int len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (len == 0 || p[0] > 0xF4)
+        return 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0; /* overlong, surrogate or past U+10FFFF */
+    return len;
+}
+
 int sw_json_append_string(struct sw_buf *out, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     int rc = sw_buf_append(out, "\"", 1);
-    const char *run = s;
-    for (const char *p = s; rc == 0 && *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
+    const unsigned char *run = (const unsigned char *)s, *p = run;
+    while (rc == 0 && *p) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            p++;
             continue;
+        }
+        int len = c >= 0x80 ? utf8_sequence(p) : 1;
+        if (c >= 0x80 && len > 0) {
+            p += len;
+            continue;
+        }
         rc = sw_buf_append(out, run, (size_t)(p - run));
         char esc[7] = {'\\', (char)c, 0};
         if (c == '\n')
@@ -106,14 +128,16 @@ int sw_json_append_string(struct sw_buf *out, const char *s)
             esc[1] = 't';
         else if (c == '\r')
             esc[1] = 'r';
+        else if (c >= 0x80)
+            memcpy(esc, "\\ufffd", 7); /* not UTF-8: the replacement character */
         else if (c < 0x20)
             memcpy(esc, (char[]){'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0}, 7);
         if (rc == 0)
             rc = sw_buf_appendstr(out, esc);
-        run = p + 1;
+        run = ++p;
     }
     if (rc == 0)
-        rc = sw_buf_appendstr(out, run);
+        rc = sw_buf_append(out, run, (size_t)(p - run));
     if (rc == 0)
         rc = sw_buf_append(out, "\"", 1);
     return rc;
