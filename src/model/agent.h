@@ -32,6 +32,7 @@ struct sw_agent {
     int64_t last_seen_at; /* wall ms of its last call */
 
     int running;                /* leases held */
+    int waiting;                /* lease long-polls open (the agent is alive) */
     struct sw_task *leases;     /* list through task->agent_next */
     uint64_t *cancelled;        /* owned: ids of its cancelled tasks not yet told */
     size_t ncancelled, cancelled_cap;

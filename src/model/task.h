@@ -59,6 +59,7 @@ struct sw_task {
 
     /* bookkeeping of the scheduler (not part of the task's meaning) */
     size_t heap_index;               /* position in the heap that holds it */
+    unsigned on_agent : 1;           /* linked in the holder's lease list */
     struct sw_task *agent_prev;      /* running: list of the holder's leases */
     struct sw_task *agent_next;
     struct sw_task *lru_prev;        /* terminal: eviction order */

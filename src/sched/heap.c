@@ -54,16 +54,26 @@ static void heap_sift_down(struct sw_heap *h, size_t i)
     heap_set(h, i, t);
 }
 
+int sw_heap_reserve(struct sw_heap *h, size_t extra)
+{
+    if (h->len + extra <= h->cap)
+        return 0;
+    size_t cap = h->cap ? h->cap * 2 : 64;
+    while (cap < h->len + extra)
+        cap *= 2;
+    struct sw_task **items = sw_realloc(h->items, cap * sizeof *items);
+    if (items == NULL)
+        return SW_ENOMEM;
+    h->items = items;
+    h->cap = cap;
+    return 0;
+}
+
 int sw_heap_push(struct sw_heap *h, struct sw_task *t)
 {
-    if (h->len == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        struct sw_task **items = sw_realloc(h->items, cap * sizeof *items);
-        if (items == NULL)
-            return SW_ENOMEM;
-        h->items = items;
-        h->cap = cap;
-    }
+    int rc = sw_heap_reserve(h, 1);
+    if (rc)
+        return rc;
     h->items[h->len] = t;
     t->heap_index = h->len++;
     heap_sift_up(h, t->heap_index);

@@ -23,6 +23,8 @@ struct sw_heap {
 
 void sw_heap_init(struct sw_heap *h, sw_heap_less_fn less);
 void sw_heap_free(struct sw_heap *h);
+/* Makes room for `extra` more pushes, so that they cannot fail. 0 or SW_ENOMEM. */
+int sw_heap_reserve(struct sw_heap *h, size_t extra);
 /* 0 or SW_ENOMEM. */
 int sw_heap_push(struct sw_heap *h, struct sw_task *t);
 /* The smallest task (borrowed), NULL when empty. */

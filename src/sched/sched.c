@@ -100,6 +100,9 @@ static void lru_append(struct sw_sched *s, struct sw_task *t)
 
 static void agent_unlink_lease(struct sw_agent *a, struct sw_task *t)
 {
+    if (!t->on_agent)
+        return;
+    t->on_agent = 0;
     if (t->agent_prev)
         t->agent_prev->agent_next = t->agent_next;
     else
@@ -167,7 +170,10 @@ static int task_move(struct sw_sched *s, struct sw_task *t, void (*apply)(struct
                      void *arg, int64_t now)
 {
     struct sw_queue *q = queue_get_or_add(s, t->capability);
-    if (q == NULL)
+    /* Room in every heap the task may enter, so that nothing fails once it has left
+     * its current place. */
+    if (q == NULL || sw_heap_reserve(&q->ready, 1) || sw_heap_reserve(&s->delayed, 1) ||
+        sw_heap_reserve(&s->leases, 1))
         return SW_ENOMEM;
     task_detach(s, q, t);
     apply(t, arg);
@@ -423,6 +429,7 @@ int sw_sched_lease(struct sw_sched *s, struct sw_agent *a, int max, int64_t now,
         int rc = task_move(s, t, apply_lease, &l, now);
         if (rc)
             return rc;
+        t->on_agent = 1;
         t->agent_prev = NULL;
         t->agent_next = a->leases;
         if (a->leases)
@@ -452,6 +459,7 @@ static void waiter_unlink(struct sw_sched *s, struct sw_lease_waiter *w)
         s->waiters_tail = w->prev;
     w->prev = w->next = NULL;
     w->linked = 0;
+    w->agent->waiting--;
 }
 
 void sw_sched_wait(struct sw_sched *s, struct sw_lease_waiter *w)
@@ -464,6 +472,7 @@ void sw_sched_wait(struct sw_sched *s, struct sw_lease_waiter *w)
         s->waiters_head = w;
     s->waiters_tail = w;
     w->linked = 1;
+    w->agent->waiting++;
     w->ntasks = 0;
     w->rc = 0;
 }
@@ -627,6 +636,7 @@ void sw_sched_touch_agent(struct sw_sched *s, struct sw_agent *a, int64_t now)
     if (a->state == SW_AGENT_LOST) {
         a->state = SW_AGENT_READY;
         sw_agent_update_state(a);
+        s->work_pending = 1;
         agent_dirty(s, a);
         agent_event(s, a, SW_AGENT_EV_BACK);
     }
@@ -697,6 +707,8 @@ static void agents_check_lost(struct sw_sched *s, int64_t now)
     void *value;
     while (sw_map_next(&s->agents, &pos, NULL, &value)) {
         struct sw_agent *a = value;
+        if (a->waiting > 0)
+            a->last_seen_at = now; /* a long-poll is open: the agent is there */
         if (a->state == SW_AGENT_LOST || now - a->last_seen_at < limit)
             continue;
         a->state = SW_AGENT_LOST;

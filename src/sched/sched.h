@@ -150,7 +150,8 @@ void sw_sched_remove_agent(struct sw_sched *s, struct sw_agent *a, int64_t now);
 
 /* Applies time: scheduled tasks due, leases expired, agents lost. */
 void sw_sched_tick(struct sw_sched *s, int64_t now);
-/* The earliest time tick has work to do, or -1. */
+/* The earliest time tick has work to do (at the latest, the next check for lost
+ * agents). */
 int64_t sw_sched_next_deadline(const struct sw_sched *s);
 /* Evicts finished tasks past the cache size (only those already handed to the store). */
 void sw_sched_evict(struct sw_sched *s);
