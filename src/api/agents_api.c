@@ -340,8 +340,10 @@ void sw_api_agent_lease(struct sw_request *req)
     struct sw_agent *a = own_agent(req);
     if (a == NULL || sw_body_object(req, &root) || sw_body_only(req, root, fields) ||
         sw_field_int(req, root, "max", 1, MAX_LEASE_BATCH, &max) ||
-        sw_field_int(req, root, "wait_ms", 0, s->cfg.max_wait_ms, &wait_ms))
+        sw_field_int(req, root, "wait_ms", 0, SW_MAX_WAIT_MS, &wait_ms))
         goto out;
+    if (wait_ms > s->cfg.max_wait_ms)
+        wait_ms = s->cfg.max_wait_ms; /* long polls are clamped, not refused */
     struct lease_wait *lw = sw_calloc(1, sizeof *lw + (size_t)max * sizeof(struct sw_task *));
     if (lw == NULL) {
         sw_reply_error(req, SW_ENOMEM, NULL, NULL);

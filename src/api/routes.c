@@ -8,7 +8,7 @@
 static const struct sw_route route_table[] = {
     {"GET", "/health", sw_api_health, 0, SW_AUTH_PUBLIC},
     {"GET", "/ready", sw_api_ready, 0, SW_AUTH_PUBLIC},
-    {"GET", "/metrics", sw_api_metrics, 0, SW_AUTH_PUBLIC},
+    {"GET", "/metrics", sw_api_metrics, 0, SW_AUTH_ADMIN},
     {"POST", "/v1/tasks", sw_api_task_submit, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/tasks", sw_api_task_list, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/tasks/{id}", sw_api_task_get, 0, SW_AUTH_ADMIN},

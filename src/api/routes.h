@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 enum sw_route_auth {
-    SW_AUTH_PUBLIC, /* /health, /ready, /metrics */
+    SW_AUTH_PUBLIC, /* /health, /ready */
     SW_AUTH_ADMIN,  /* clients: the Unix socket, or the admin token on TCP */
     SW_AUTH_AGENT,  /* an agent's own calls: its token, or an admin */
 };

@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* The largest wait_ms a request may name; the configured --max-wait clamps it. */
+#define SW_MAX_WAIT_MS 3600000
+
 struct sw_server_config {
     const char *home;
     const char *db_path;

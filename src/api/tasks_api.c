@@ -269,8 +269,10 @@ void sw_api_task_get(struct sw_request *req)
     uint64_t id;
     int64_t wait_ms = 0;
     if (sw_path_id(req, 't', "task", &id) ||
-        sw_query_int(req, "wait_ms", 0, s->cfg.max_wait_ms, &wait_ms))
+        sw_query_int(req, "wait_ms", 0, SW_MAX_WAIT_MS, &wait_ms))
         return;
+    if (wait_ms > s->cfg.max_wait_ms)
+        wait_ms = s->cfg.max_wait_ms; /* long polls are clamped, not refused */
     struct sw_task *t = sw_sched_task(&s->sched, id);
     if (wait_ms > 0 && t && !sw_task_state_terminal(t->state)) {
         sw_server_wait_task(s, req, id);

@@ -8,7 +8,7 @@
 
 const struct sw_config_entry sw_options_table[] = {
     {"home", "SWARM_HOME", SW_CONFIG_STRING, ".swarm", OPT(home), NULL, 0, 0,
-     "home directory: database, socket, logs"},
+     "home directory: database, socket, lock file"},
     {"config", "SWARMD_CONFIG", SW_CONFIG_STRING, "", OPT(config), NULL, 0, 0,
      "config file of key = value lines (keys as the flags without --)"},
     {"listen", "SWARMD_LISTEN", SW_CONFIG_STRING, "", OPT(listen), NULL, 0, 0,
@@ -28,7 +28,7 @@ const struct sw_config_entry sw_options_table[] = {
     {"lease", "SWARMD_LEASE", SW_CONFIG_DURATION, "30s", OPT(lease_ms), NULL, 10, 86400000,
      "lease length, renewed by each heartbeat"},
     {"max-wait", "SWARMD_MAX_WAIT", SW_CONFIG_DURATION, "60s", OPT(max_wait_ms), NULL, 0,
-     3600000, "longest long-poll (wait_ms) a request may ask for"},
+     3600000, "longest long-poll: a larger wait_ms is clamped to it"},
     {"default-attempts", "SWARMD_DEFAULT_ATTEMPTS", SW_CONFIG_INT, "3", OPT(default_attempts),
      NULL, 1, 1000, "max_attempts of a task that does not say"},
     {"backoff-initial", "SWARMD_BACKOFF_INITIAL", SW_CONFIG_DURATION, "1s",

@@ -738,6 +738,9 @@ void sw_sched_tick(struct sw_sched *s, int64_t now)
     }
     while ((t = sw_heap_peek(&s->leases)) && t->lease_deadline <= now) {
         int timed_out = t->timeout_ms > 0 && now >= t->started_at + t->timeout_ms;
+        struct sw_agent *holder = sw_map_get(&s->agents, t->agent_id);
+        if (holder)
+            sw_agent_note_cancel(holder, t->id); /* tell the holder to stop */
         task_attempt_failed(s, t,
                             timed_out ? "{\"code\":\"timeout\",\"message\":\"the attempt ran "
                                         "past timeout_ms\"}"
