@@ -94,8 +94,10 @@ static enum MHD_Result queue_response(struct sw_request *req)
     req->queued = 1;
     sw_metrics_http(&req->server->metrics, sw_route_index(req->route),
                     req->route ? req->route->pattern : "unmatched", req->status);
+    sw_log_request_id = req->id;
     sw_log_debug("http", "msg=\"request\" method=%s path=\"%s\" status=%d us=%lld", req->method,
                  req->path, req->status, (long long)(sw_clock_mono_us() - req->start_us));
+    sw_log_request_id = 0;
     return ok;
 }
 
