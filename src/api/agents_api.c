@@ -155,8 +155,7 @@ void sw_api_agent_register(struct sw_request *req)
     sw_buf_append(&body, "}", 1);
     sw_reply(req, 201, &body);
 out:
-    if (a && a != NULL)
-        sw_agent_free(a);
+    sw_agent_free(a);
     json_decref(root);
 }
 

@@ -43,12 +43,14 @@ void sw_reply_text(struct sw_request *req, int status, const char *json)
 void sw_reply_error(struct sw_request *req, int rc, const char *field, const char *fmt, ...)
 {
     char message[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt ? fmt : "%s", ap);
-    va_end(ap);
-    if (fmt == NULL)
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof message, fmt, ap);
+        va_end(ap);
+    } else {
         snprintf(message, sizeof message, "%s", sw_strerror(rc));
+    }
     struct sw_buf body;
     sw_buf_init(&body, 4096);
     sw_buf_appendf(&body, "{\"error\":{\"code\":\"%s\",\"message\":", sw_strerror_code(rc));
@@ -83,10 +85,8 @@ static enum MHD_Result queue_response(struct sw_request *req)
                            ? "text/plain; version=0.0.4; charset=utf-8"
                            : "application/json";
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (req->retry_after[0])
-        MHD_add_response_header(resp, req->status == 405 ? MHD_HTTP_HEADER_ALLOW
-                                                         : MHD_HTTP_HEADER_RETRY_AFTER,
-                                req->retry_after);
+    if (req->extra_header_name)
+        MHD_add_response_header(resp, req->extra_header_name, req->extra_header);
     if (req->server->stopping)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->status, resp);
@@ -256,9 +256,10 @@ static void route_request(struct sw_request *req)
     if (req->route)
         return;
     if (path_matched) {
-        sw_route_allowed(req->path, req->retry_after, sizeof req->retry_after);
+        sw_route_allowed(req->path, req->extra_header, sizeof req->extra_header);
+        req->extra_header_name = MHD_HTTP_HEADER_ALLOW;
         sw_reply_error(req, SW_EBAD_METHOD, NULL, "%s is not allowed on %s (allowed: %s)",
-                       req->method, req->path, req->retry_after);
+                       req->method, req->path, req->extra_header);
     } else {
         sw_reply_error(req, SW_ENO_ROUTE, NULL, "no route %s %s", req->method, req->path);
     }

@@ -38,7 +38,8 @@ struct sw_request {
     /* response */
     int status;
     struct sw_buf response;
-    char retry_after[16];
+    const char *extra_header_name; /* e.g. Allow on a 405 */
+    char extra_header[64];
     int has_response;
     int suspended;
     int queued;
