@@ -11,6 +11,7 @@
 #include "core/log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct sqlite_store {
     sqlite3 *reader;
     sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
     sqlite3_stmt *task_get, *task_by_key;
+    char *path;
 };
 
 #define TASK_COLUMNS                                                                               \
@@ -63,7 +65,7 @@ static int open_connection(const char *path, int sync, int readonly, sqlite3 **o
     int rc = readonly ? 0 : exec_sql(db, "PRAGMA journal_mode=WAL");
     rc = rc ? rc : exec_sql(db, sync_pragmas[sync]);
     rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-16384;"
-                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864; PRAGMA mmap_size=1073741824");
+                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
     if (rc) {
         sqlite3_close(db);
         return rc;
@@ -158,6 +160,7 @@ static void sqlite_close(struct sw_store *base)
         sqlite3_wal_checkpoint_v2(s->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->writer);
     }
+    sw_free(s->path);
     sw_free(s);
 }
 
@@ -167,6 +170,10 @@ static int sqlite_open(struct sw_store **out, const struct sw_store_options *o)
     if (s == NULL)
         return SW_ENOMEM;
     s->base.ops = &sw_store_sqlite_ops;
+    if ((s->path = sw_strdup(o->path)) == NULL) {
+        sw_free(s);
+        return SW_ENOMEM;
+    }
     int rc = open_connection(o->path, o->sync, 0, &s->writer);
     rc = rc ? rc : migrate(s->writer);
     rc = rc ? rc : open_connection(o->path, o->sync, 1, &s->reader);
@@ -380,6 +387,185 @@ static int load_agent_row(sqlite3_stmt *st, struct sw_agent **out)
     return 0;
 }
 
+/* Recovery reads rows on two threads, each over half of the id range with its own
+ * connection, while the caller indexes them: SQLite's row decoding (the bulk of the
+ * work) runs on both cores. Unfinished tasks are found by scanning the table in id
+ * order from the oldest one (three index probes find it): a sequential read, and the
+ * finished tasks before it are never touched. Rows travel in chunks. */
+#define LOAD_CHUNK 4096
+#define LOAD_READERS 2
+
+struct load_chunk {
+    struct load_chunk *next;
+    size_t n;
+    struct sw_task *tasks[LOAD_CHUNK];
+};
+
+struct load_pipe {
+    const char *path;
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct load_chunk *head, *tail; /* guarded by lock */
+    int finished, rc, stop;         /* guarded by lock */
+};
+
+struct load_reader {
+    struct load_pipe *pipe;
+    sqlite3 *db;
+    int64_t first_id, end_id; /* [first, end) */
+};
+
+/* Queues c (may be NULL or empty); last = this reader is done with result rc. */
+static int load_push(struct load_pipe *p, struct load_chunk *c, int last, int rc)
+{
+    pthread_mutex_lock(&p->lock);
+    if (c && c->n) {
+        if (p->tail)
+            p->tail->next = c;
+        else
+            p->head = c;
+        p->tail = c;
+        c = NULL;
+    }
+    if (last)
+        p->finished++;
+    if (rc && p->rc == 0)
+        p->rc = rc;
+    int stop = p->stop;
+    pthread_cond_signal(&p->ready);
+    pthread_mutex_unlock(&p->lock);
+    sw_free(c);
+    return stop ? SW_EINTERNAL : 0;
+}
+
+static void *load_reader_main(void *arg)
+{
+    struct load_reader *r = arg;
+    sqlite3_stmt *st = NULL;
+    struct load_chunk *c = NULL;
+    int rc = sqlite3_prepare_v2(r->db,
+                                "SELECT " TASK_COLUMNS " FROM tasks NOT INDEXED "
+                                "WHERE id >= ?1 AND id < ?2 AND state < 3",
+                                -1, &st, NULL) == SQLITE_OK
+                 ? 0
+                 : sqlite_fail(r->db, "load");
+    sqlite3_bind_int64(st, 1, r->first_id);
+    sqlite3_bind_int64(st, 2, r->end_id);
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (c == NULL && (c = sw_calloc(1, sizeof *c)) == NULL) {
+            rc = SW_ENOMEM;
+            break;
+        }
+        rc = row_to_task(st, &c->tasks[c->n]);
+        if (rc == 0 && ++c->n == LOAD_CHUNK) {
+            rc = load_push(r->pipe, c, 0, 0);
+            c = NULL;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sqlite_fail(r->db, "load");
+    sqlite3_finalize(st);
+    load_push(r->pipe, c, 1, rc);
+    return NULL;
+}
+
+/* Takes the next chunk (NULL when every reader is done). */
+static struct load_chunk *load_pop(struct load_pipe *p, int readers)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->head == NULL && p->finished < readers)
+        pthread_cond_wait(&p->ready, &p->lock);
+    struct load_chunk *c = p->head;
+    if (c) {
+        p->head = c->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return c;
+}
+
+/* The id range [*first, *end) that holds every unfinished task. */
+static int live_range(struct sqlite_store *s, int64_t *first, int64_t *end)
+{
+    sqlite3_stmt *st = NULL;
+    *first = *end = 0;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT (SELECT min(m) FROM (SELECT min(id) AS m FROM tasks WHERE "
+                           "state = 0 UNION ALL SELECT min(id) FROM tasks WHERE state = 1 UNION "
+                           "ALL SELECT min(id) FROM tasks WHERE state = 2)), "
+                           "(SELECT max(id) FROM tasks)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "load");
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *first = sqlite3_column_int64(st, 0);
+        *end = sqlite3_column_int64(st, 1) + 1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Hands every loaded task to l->task (which owns it from then on, even on error). */
+static int load_drain(struct load_pipe *p, const struct sw_store_loader *l, int readers)
+{
+    int rc = 0;
+    struct load_chunk *c;
+    while ((c = load_pop(p, readers))) {
+        for (size_t i = 0; i < c->n; i++) {
+            if (rc == 0)
+                rc = l->task(l->ctx, c->tasks[i]);
+            else
+                sw_task_free(c->tasks[i]);
+        }
+        sw_free(c);
+        if (rc) {
+            pthread_mutex_lock(&p->lock);
+            p->stop = 1;
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return rc ? rc : p->rc;
+}
+
+static int load_tasks(struct sqlite_store *s, const struct sw_store_loader *l, const char *path)
+{
+    int64_t first, end;
+    int rc = live_range(s, &first, &end);
+    if (rc || first == end)
+        return rc;
+    struct load_pipe p = {.path = path};
+    struct load_reader readers[LOAD_READERS] = {{&p, s->reader, first, end}};
+    int n = 1;
+    if (end - first > 1 && open_connection(path, 0, 1, &readers[1].db) == 0) {
+        int64_t mid = first + (end - first) / 2;
+        readers[0].end_id = mid;
+        readers[1] = (struct load_reader){&p, readers[1].db, mid, end};
+        n = 2;
+    }
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.ready, NULL);
+    pthread_t threads[LOAD_READERS];
+    int started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, load_reader_main, &readers[started]))
+            break;
+    if (started < n) {
+        pthread_mutex_lock(&p.lock);
+        p.rc = SW_EIO;
+        p.finished += n - started;
+        pthread_mutex_unlock(&p.lock);
+    }
+    rc = load_drain(&p, l, n);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (n > 1)
+        sqlite3_close(readers[1].db);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.ready);
+    return rc;
+}
+
 static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
                        uint64_t *max_task_id)
 {
@@ -392,16 +578,7 @@ static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
     if (sqlite3_step(st) == SQLITE_ROW)
         *max_task_id = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(s->reader,
-                           "SELECT " TASK_COLUMNS " FROM tasks WHERE state < 3", -1, &st,
-                           NULL))
-        return sqlite_fail(s->reader, "load");
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct sw_task *t;
-        rc = row_to_task(st, &t);
-        rc = rc ? rc : l->task(l->ctx, t);
-    }
-    sqlite3_finalize(st);
+    rc = load_tasks(s, l, s->path);
     if (rc)
         return rc;
     if (sqlite3_prepare_v2(s->reader,
