@@ -77,9 +77,10 @@ static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event 
 
 /* ---- commit pipeline ---- */
 
+/* Hands the changes of this loop turn to the writer as one batch. */
 static void commit_flush(struct sw_server *s)
 {
-    if (!s->has_dirty || s->inflight_seq)
+    if (!s->has_dirty)
         return;
     struct sw_store_batch *b = sw_store_batch_new(s->open_seq);
     if (b == NULL)
@@ -110,13 +111,13 @@ static void commit_flush(struct sw_server *s)
             sw_agent_free(a);
     }
     s->has_dirty = 0;
-    s->inflight_seq = s->open_seq++;
+    s->queued_seq = s->open_seq++;
     sw_committer_submit(s->committer, b);
 }
 
 void sw_server_respond(struct sw_server *s, struct sw_request *req)
 {
-    req->need_seq = s->has_dirty ? s->open_seq : s->inflight_seq;
+    req->need_seq = s->has_dirty ? s->open_seq : s->queued_seq;
     if (req->need_seq > s->committed_seq) {
         req->commit_next = NULL;
         if (s->commit_tail)
@@ -151,11 +152,9 @@ static void commit_async_cb(uv_async_t *async)
 {
     struct sw_server *s = async->data;
     uint64_t seq = sw_committer_poll(s->committer);
-    if (seq < s->inflight_seq)
+    if (seq <= s->committed_seq)
         return;
     s->committed_seq = seq;
-    s->inflight_seq = 0;
-    commit_flush(s); /* start the next batch at once: group commit */
     while (s->commit_head && s->commit_head->need_seq <= seq) {
         struct sw_request *req = s->commit_head;
         s->commit_head = req->commit_next;
@@ -466,7 +465,7 @@ static void shutdown_timer_cb(uv_timer_t *timer)
     struct sw_server *s = timer->data;
     answer_all_waiters(s);
     commit_flush(s);
-    int idle = !s->has_dirty && s->inflight_seq == 0 && s->commit_head == NULL &&
+    int idle = !s->has_dirty && s->committed_seq == s->queued_seq && s->commit_head == NULL &&
                s->requests_in_flight == 0;
     if (!idle && sw_clock_mono_ms() < s->stop_deadline) {
         run_listeners(s);
@@ -476,7 +475,7 @@ static void shutdown_timer_cb(uv_timer_t *timer)
         sw_log_warn("daemon", "msg=\"stop grace period over\" requests=%lld",
                     (long long)s->requests_in_flight);
     uv_timer_stop(timer);
-    if (s->inflight_seq || s->has_dirty) {
+    if (s->committed_seq != s->queued_seq || s->has_dirty) {
         /* still committing: wait for it whatever the grace (acknowledged data) */
         uv_timer_start(timer, shutdown_timer_cb, 10, 0);
         return;

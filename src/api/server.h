@@ -47,7 +47,7 @@ struct sw_server {
     struct sw_agent *dirty_agents;
     int has_dirty;
     uint64_t open_seq;      /* the batch being filled */
-    uint64_t inflight_seq;  /* the batch being committed, 0 = none */
+    uint64_t queued_seq;    /* the last batch handed to the writer */
     uint64_t committed_seq; /* the last batch committed */
     struct sw_request *commit_head, *commit_tail;
 

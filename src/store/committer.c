@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * committer.c - the writer thread, fed through one mutex-guarded
- * slot (one batch in flight at a time, so the loop groups everything that arrives
- * during a commit into the next one). */
+ * committer.c - the writer thread, fed through a mutex-guarded FIFO of batches: each
+ * round takes the whole FIFO, so everything that arrived during a commit goes into the
+ * next one. */
 #include "committer.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -19,9 +19,8 @@ struct sw_committer {
     pthread_t writer;
     pthread_mutex_t lock;
     pthread_cond_t wake_writer;
-    struct sw_store_batch *pending; /* guarded by lock */
-    int stopping;                   /* guarded by lock */
-    atomic_int busy;
+    struct sw_store_batch *head, *tail; /* queued batches, guarded by lock */
+    int stopping;                       /* guarded by lock */
     atomic_int failing;
     atomic_uint_least64_t committed_seq;
     atomic_uint_least64_t batches, ops, commit_us;
@@ -33,18 +32,22 @@ static void sleep_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-static void commit_until_done(struct sw_committer *c, struct sw_store_batch *b)
+static void commit_until_done(struct sw_committer *c, struct sw_store_batch *first,
+                              uint64_t last_seq)
 {
     int64_t backoff = 10;
     int64_t start = sw_clock_mono_us();
+    size_t ops = 0;
+    for (struct sw_store_batch *b = first; b; b = b->next)
+        ops += b->len;
     for (;;) {
-        int rc = c->store->ops->commit(c->store, b);
+        int rc = c->store->ops->commit(c->store, first);
         if (rc == 0)
             break;
         atomic_store(&c->failing, 1);
         sw_log_error("store", "msg=\"commit failed, retrying\" seq=%llu ops=%zu error=%s "
                               "retry_ms=%lld",
-                     (unsigned long long)b->seq, b->len, sw_strerror_code(rc),
+                     (unsigned long long)last_seq, ops, sw_strerror_code(rc),
                      (long long)backoff);
         sleep_ms(backoff);
         backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
@@ -52,7 +55,7 @@ static void commit_until_done(struct sw_committer *c, struct sw_store_batch *b)
     atomic_store(&c->failing, 0);
     atomic_fetch_add(&c->commit_us, (uint64_t)(sw_clock_mono_us() - start));
     atomic_fetch_add(&c->batches, 1);
-    atomic_fetch_add(&c->ops, b->len);
+    atomic_fetch_add(&c->ops, ops);
 }
 
 static void *writer_main(void *arg)
@@ -60,20 +63,21 @@ static void *writer_main(void *arg)
     struct sw_committer *c = arg;
     pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (c->pending == NULL && !c->stopping)
+        while (c->head == NULL && !c->stopping)
             pthread_cond_wait(&c->wake_writer, &c->lock);
-        struct sw_store_batch *b = c->pending;
-        if (b == NULL)
+        struct sw_store_batch *first = c->head;
+        if (first == NULL)
             break;
+        uint64_t last_seq = c->tail->seq;
+        c->head = c->tail = NULL;
         pthread_mutex_unlock(&c->lock);
-        commit_until_done(c, b);
-        uint64_t seq = b->seq;
-        sw_store_batch_free(b);
-        pthread_mutex_lock(&c->lock);
-        c->pending = NULL;
-        atomic_store(&c->committed_seq, seq);
-        atomic_store(&c->busy, 0);
-        pthread_mutex_unlock(&c->lock);
+        commit_until_done(c, first, last_seq);
+        while (first) {
+            struct sw_store_batch *next = first->next;
+            sw_store_batch_free(first);
+            first = next;
+        }
+        atomic_store(&c->committed_seq, last_seq);
         c->notify(c->arg);
         pthread_mutex_lock(&c->lock);
     }
@@ -100,16 +104,15 @@ int sw_committer_start(struct sw_committer **out, struct sw_store *store,
     return 0;
 }
 
-int sw_committer_busy(struct sw_committer *c)
-{
-    return atomic_load(&c->busy);
-}
-
 void sw_committer_submit(struct sw_committer *c, struct sw_store_batch *b)
 {
-    atomic_store(&c->busy, 1);
+    b->next = NULL;
     pthread_mutex_lock(&c->lock);
-    c->pending = b;
+    if (c->tail)
+        c->tail->next = b;
+    else
+        c->head = b;
+    c->tail = b;
     pthread_cond_signal(&c->wake_writer);
     pthread_mutex_unlock(&c->lock);
 }

@@ -337,8 +337,9 @@ static int sqlite_commit(struct sw_store *base, const struct sw_store_batch *b)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     int rc = exec_sql(s->writer, "BEGIN IMMEDIATE");
-    for (size_t i = 0; rc == 0 && i < b->len; i++)
-        rc = apply_op(s, &b->ops[i]);
+    for (; rc == 0 && b; b = b->next)
+        for (size_t i = 0; rc == 0 && i < b->len; i++)
+            rc = apply_op(s, &b->ops[i]);
     if (rc == 0 && sqlite3_exec(s->writer, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = sqlite_fail(s->writer, "commit");
     if (rc && !sqlite3_get_autocommit(s->writer))

@@ -32,6 +32,7 @@ struct sw_store_op {
 };
 
 struct sw_store_batch {
+    struct sw_store_batch *next; /* batches queued for the writer */
     uint64_t seq;
     struct sw_store_op *ops;
     size_t len, cap;
@@ -60,7 +61,8 @@ struct sw_store_ops {
     void (*close)(struct sw_store *st);
     /* Loads unfinished tasks and every agent; *max_task_id gets the largest task id. */
     int (*load)(struct sw_store *st, const struct sw_store_loader *l, uint64_t *max_task_id);
-    /* Writer thread only. */
+    /* Writer thread only: commits the batch and every batch linked after it through
+     * `next`, in order, as one transaction. */
     int (*commit)(struct sw_store *st, const struct sw_store_batch *b);
     /* Loop thread reads: a new task (caller frees) or SW_ENOT_FOUND. */
     int (*task_get)(struct sw_store *st, uint64_t id, struct sw_task **out);
