@@ -67,7 +67,9 @@ static int split_hostport(const char *hostport, char *host, size_t size, const c
     size_t len = (size_t)(colon - hostport);
     if (len >= 2 && h[0] == '[' && h[len - 1] == ']')
         h++, len -= 2;
-    if (len == 0 || len >= size)
+    if (len == 0) /* ":7070" = every interface */
+        h = "0.0.0.0", len = 7;
+    if (len >= size)
         return SW_ECONFIG;
     memcpy(host, h, len);
     host[len] = '\0';

@@ -35,7 +35,7 @@ const struct sw_config_entry sw_options_table[] = {
      OPT(backoff_initial_ms), NULL, 0, 86400000, "default first retry delay"},
     {"backoff-max", "SWARMD_BACKOFF_MAX", SW_CONFIG_DURATION, "5m", OPT(backoff_max_ms), NULL,
      0, 86400000, "default longest retry delay"},
-    {"task-cache", "SWARMD_TASK_CACHE", SW_CONFIG_INT, "100000", OPT(task_cache), NULL, 0,
+    {"task-cache", "SWARMD_TASK_CACHE", SW_CONFIG_INT, "10000", OPT(task_cache), NULL, 0,
      100000000, "finished tasks kept in memory (older ones are read from the store)"},
     {"max-connections", "SWARMD_MAX_CONNECTIONS", SW_CONFIG_INT, "4096", OPT(max_connections),
      NULL, 1, 1000000, "open HTTP connections per listener"},
