@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config git curl jq python3 clang
           libuv1-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-          libssl-dev libcmocka-dev)
+          libssl-dev libcmocka-dev libfyaml-dev bubblewrap util-linux)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,8 @@
 
 #define MAX_LEASE_BATCH 1000
 
+void sw_api_agent_create_managed(struct sw_request *req, json_t *root);
+
 static void reply_agent(struct sw_request *req, int status, const struct sw_agent *a)
 {
     struct sw_buf body;
@@ -115,7 +117,13 @@ void sw_api_agent_register(struct sw_request *req)
     struct sw_agent *a = sw_agent_new();
     int replace = 0, rc;
     char token[70];
-    if (a == NULL || sw_body_object(req, &root) || parse_register(req, root, a, &replace))
+    if (a == NULL || sw_body_object(req, &root))
+        goto out;
+    if (json_object_get(root, "template")) { /* a managed agent, started by swarmd */
+        sw_api_agent_create_managed(req, root);
+        goto out;
+    }
+    if (parse_register(req, root, a, &replace))
         goto out;
     struct sw_agent *old = sw_sched_agent_by_name(&s->sched, a->name);
     if (old && old->state != SW_AGENT_LOST && !replace) {

@@ -84,6 +84,8 @@ static enum MHD_Result queue_response(struct sw_request *req)
     const char *type = req->status == 200 && req->route && strcmp(req->route->pattern, "/metrics") == 0
                            ? "text/plain; version=0.0.4; charset=utf-8"
                            : "application/json";
+    if (req->content_type && req->status < 300)
+        type = req->content_type;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (req->extra_header_name)
         MHD_add_response_header(resp, req->extra_header_name, req->extra_header);

@@ -39,6 +39,7 @@ struct sw_request {
     int status;
     struct sw_buf response;
     const char *extra_header_name; /* e.g. Allow on a 405 */
+    const char *content_type;      /* NULL = application/json */
     char extra_header[64];
     int has_response;
     int suspended;

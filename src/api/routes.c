@@ -23,6 +23,21 @@ static const struct sw_route route_table[] = {
     {"DELETE", "/v1/agents/{id}", sw_api_agent_delete, 0, SW_AUTH_AGENT},
     {"POST", "/v1/agents/{id}/lease", sw_api_agent_lease, 4096, SW_AUTH_AGENT},
     {"POST", "/v1/agents/{id}/heartbeat", sw_api_agent_heartbeat, 4096, SW_AUTH_AGENT},
+    {"POST", "/v1/agents/{id}/stop", sw_api_agent_stop, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/agents/{id}/start", sw_api_agent_start, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/agents/{id}/restart", sw_api_agent_restart, 4096, SW_AUTH_ADMIN},
+    {"GET", "/v1/agents/{id}/logs", sw_api_agent_logs, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/templates", sw_api_template_list, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/templates/{name}", sw_api_template_get, 0, SW_AUTH_ADMIN},
+    {"PUT", "/v1/templates/{name}", sw_api_template_put, 1 << 20, SW_AUTH_ADMIN},
+    {"DELETE", "/v1/templates/{name}", sw_api_template_delete, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/swarms", sw_api_swarm_list, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/swarms/{name}", sw_api_swarm_get, 0, SW_AUTH_ADMIN},
+    {"PUT", "/v1/swarms/{name}", sw_api_swarm_put, 1 << 20, SW_AUTH_ADMIN},
+    {"DELETE", "/v1/swarms/{name}", sw_api_swarm_delete, 0, SW_AUTH_ADMIN},
+    {"POST", "/v1/swarms/{name}/scale", sw_api_swarm_scale, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/swarms/{name}/stop", sw_api_swarm_stop, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/swarms/{name}/start", sw_api_swarm_start, 4096, SW_AUTH_ADMIN},
 };
 
 #define ROUTE_COUNT (sizeof route_table / sizeof route_table[0])

@@ -50,5 +50,20 @@ void sw_api_agent_get(struct sw_request *req);
 void sw_api_agent_delete(struct sw_request *req);
 void sw_api_agent_lease(struct sw_request *req);
 void sw_api_agent_heartbeat(struct sw_request *req);
+void sw_api_agent_stop(struct sw_request *req);
+void sw_api_agent_start(struct sw_request *req);
+void sw_api_agent_restart(struct sw_request *req);
+void sw_api_agent_logs(struct sw_request *req);
+void sw_api_template_list(struct sw_request *req);
+void sw_api_template_get(struct sw_request *req);
+void sw_api_template_put(struct sw_request *req);
+void sw_api_template_delete(struct sw_request *req);
+void sw_api_swarm_list(struct sw_request *req);
+void sw_api_swarm_get(struct sw_request *req);
+void sw_api_swarm_put(struct sw_request *req);
+void sw_api_swarm_delete(struct sw_request *req);
+void sw_api_swarm_scale(struct sw_request *req);
+void sw_api_swarm_stop(struct sw_request *req);
+void sw_api_swarm_start(struct sw_request *req);
 
 #endif

@@ -8,12 +8,15 @@
 #include "core/error.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "fleet.h"
 #include "listen.h"
+#include "runner.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 int64_t sw_server_now(struct sw_server *s)
 {
@@ -71,8 +74,10 @@ static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event 
     char id[SW_ID_STRLEN];
     sw_id_format('a', a->id, id);
     sw_log_info("sched", "msg=\"agent %s\" agent=%s name=\"%s\"", names[ev], id, a->name);
-    if (ev == SW_AGENT_EV_REMOVED)
+    if (ev == SW_AGENT_EV_REMOVED) {
         sw_server_forget_token(s, a);
+        sw_fleet_agent_removed(s, a);
+    }
 }
 
 /* ---- commit pipeline ---- */
@@ -82,18 +87,28 @@ static void commit_flush(struct sw_server *s)
 {
     if (!s->has_dirty)
         return;
-    struct sw_store_batch *b = sw_store_batch_new(s->open_seq);
+    /* spec changes (templates, swarms) were queued in s->spec_ops as they happened */
+    struct sw_store_batch *b = s->spec_ops ? s->spec_ops : sw_store_batch_new(s->open_seq);
     if (b == NULL)
         return; /* retried next turn */
+    b->seq = s->open_seq;
+    size_t spec_len = b->len;
     int rc = 0;
     for (struct sw_task *t = s->dirty_tasks; t && rc == 0; t = t->dirty_next)
         rc = sw_store_batch_add_task(b, t);
     for (struct sw_agent *a = s->dirty_agents; a && rc == 0; a = a->dirty_next)
         rc = sw_store_batch_add_agent(b, a);
     if (rc) {
-        sw_store_batch_free(b);
+        while (b->len > spec_len) { /* keep the spec ops for the next try */
+            struct sw_store_op *op = &b->ops[--b->len];
+            sw_task_free(op->task);
+            sw_agent_free(op->agent);
+            sw_free(op->capabilities);
+        }
+        s->spec_ops = b;
         return;
     }
+    s->spec_ops = NULL;
     while (s->dirty_tasks) {
         struct sw_task *t = s->dirty_tasks;
         s->dirty_tasks = t->dirty_next;
@@ -113,6 +128,17 @@ static void commit_flush(struct sw_server *s)
     s->has_dirty = 0;
     s->queued_seq = s->open_seq++;
     sw_committer_submit(s->committer, b);
+}
+
+int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name,
+                           const char *spec, int stopped)
+{
+    if (s->spec_ops == NULL && (s->spec_ops = sw_store_batch_new(s->open_seq)) == NULL)
+        return SW_ENOMEM;
+    int rc = sw_store_batch_add_spec(s->spec_ops, is_swarm, name, spec, stopped, sw_server_now(s));
+    if (rc == 0)
+        s->has_dirty = 1;
+    return rc;
 }
 
 void sw_server_respond(struct sw_server *s, struct sw_request *req)
@@ -183,6 +209,10 @@ static void prepare_cb(uv_prepare_t *prepare)
 {
     struct sw_server *s = prepare->data;
     int64_t now = sw_server_now(s);
+    if (s->sched.cancels_pending) {
+        s->sched.cancels_pending = 0;
+        sw_runner_deliver_cancels(s);
+    }
     for (int round = 0; round < 4; round++) {
         run_resumed(s);
         sw_sched_dispatch(&s->sched, now);
@@ -302,11 +332,23 @@ static int load_task_cb(void *ctx, struct sw_task *t)
     return rc;
 }
 
+static int load_template_cb(void *ctx, const char *name, const char *spec)
+{
+    return sw_fleet_load_template(ctx, name, spec);
+}
+
+static int load_swarm_cb(void *ctx, const char *name, const char *spec, int stopped)
+{
+    return sw_fleet_load_swarm(ctx, name, spec, stopped);
+}
+
 static int load_agent_cb(void *ctx, struct sw_agent *a)
 {
     struct sw_server *s = ctx;
     int rc = sw_sched_restore_agent(&s->sched, a);
     rc = rc ? rc : sw_server_add_token(s, a);
+    if (rc == 0)
+        sw_fleet_adopt_agent(s, a);
     if (rc)
         sw_agent_free(a);
     return rc;
@@ -315,7 +357,8 @@ static int load_agent_cb(void *ctx, struct sw_agent *a)
 static int recover(struct sw_server *s)
 {
     int64_t start = sw_clock_mono_ms();
-    struct sw_store_loader loader = {s, load_task_cb, load_agent_cb};
+    struct sw_store_loader loader = {s, load_template_cb, load_swarm_cb, load_task_cb,
+                                     load_agent_cb};
     uint64_t max_id = 0;
     int rc = s->store->ops->load(s->store, &loader, &max_id);
     if (rc)
@@ -332,6 +375,10 @@ static int recover(struct sw_server *s)
 static void signal_cb(uv_signal_t *sig, int signum)
 {
     struct sw_server *s = sig->data;
+    if (signum == SIGCHLD) {
+        sw_runner_reap_orphans(s);
+        return;
+    }
     if (signum == SIGHUP) {
         sw_log_reopen();
         sw_log_info("daemon", "msg=\"logs reopened\"");
@@ -343,9 +390,9 @@ static void signal_cb(uv_signal_t *sig, int signum)
 
 static void start_signals(struct sw_server *s)
 {
-    uv_signal_t *sigs[] = {&s->sig_term, &s->sig_int, &s->sig_hup};
-    int nums[] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++) {
+    uv_signal_t *sigs[] = {&s->sig_term, &s->sig_int, &s->sig_hup, &s->sig_chld};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+    for (int i = 0; i < 4; i++) {
         uv_signal_init(s->loop, sigs[i]);
         sigs[i]->data = s;
         uv_signal_start(sigs[i], signal_cb, nums[i]);
@@ -387,6 +434,18 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     s->loop = loop;
     s->cfg = *cfg;
     s->open_seq = 1;
+    char cwd[4096], url[4200];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(cwd, sizeof cwd, "/");
+    if (cfg->socket_path[0] == '/')
+        snprintf(url, sizeof url, "unix:%s", cfg->socket_path);
+    else
+        snprintf(url, sizeof url, "unix:%s/%s", cwd, cfg->socket_path);
+    s->workdir = sw_strdup(cwd);
+    s->socket_url = sw_strdup(url);
+    if (s->workdir == NULL || s->socket_url == NULL)
+        return SW_ENOMEM;
+    sw_fleet_init(s);
     sw_metrics_init(&s->metrics);
     sw_map_init(&s->task_waiters);
     sw_map_init(&s->agent_tokens);
@@ -413,6 +472,7 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     if (rc)
         return rc;
     s->ready = 1;
+    sw_fleet_start(s);
     sw_log_info("daemon", "msg=\"ready\" home=\"%s\" version=%s", cfg->home, SW_VERSION);
     return 0;
 }
@@ -454,7 +514,7 @@ static void finish_stop(struct sw_server *s)
     uv_handle_t *handles[] = {(uv_handle_t *)&s->commit_async, (uv_handle_t *)&s->tick_timer,
                               (uv_handle_t *)&s->prepare, (uv_handle_t *)&s->shutdown_timer,
                               (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
-                              (uv_handle_t *)&s->sig_hup};
+                              (uv_handle_t *)&s->sig_hup, (uv_handle_t *)&s->sig_chld};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
         close_handle(handles[i]);
     sw_log_info("daemon", "msg=\"stopped\"");
@@ -464,9 +524,15 @@ static void shutdown_timer_cb(uv_timer_t *timer)
 {
     struct sw_server *s = timer->data;
     answer_all_waiters(s);
+    int agents = sw_fleet_stopping(s);
+    if (agents && sw_clock_mono_ms() >= s->stop_deadline) {
+        sw_log_warn("daemon", "msg=\"killing agents past the grace period\" processes=%d", agents);
+        sw_fleet_kill_all(s);
+        agents = 0;
+    }
     commit_flush(s);
     int idle = !s->has_dirty && s->committed_seq == s->queued_seq && s->commit_head == NULL &&
-               s->requests_in_flight == 0;
+               s->requests_in_flight == 0 && agents == 0;
     if (!idle && sw_clock_mono_ms() < s->stop_deadline) {
         run_listeners(s);
         return;
@@ -500,6 +566,7 @@ void sw_server_shutdown(struct sw_server *s)
 
 void sw_server_free(struct sw_server *s)
 {
+    sw_fleet_kill_all(s);
     sw_committer_stop(s->committer);
     if (s->store)
         s->store->ops->close(s->store);
@@ -507,4 +574,7 @@ void sw_server_free(struct sw_server *s)
     sw_metrics_free(&s->metrics);
     sw_map_free(&s->task_waiters);
     sw_map_free(&s->agent_tokens);
+    sw_fleet_free(s);
+    sw_free(s->workdir);
+    sw_free(s->socket_url);
 }

@@ -50,6 +50,13 @@ struct sw_server {
     uint64_t queued_seq;    /* the last batch handed to the writer */
     uint64_t committed_seq; /* the last batch committed */
     struct sw_request *commit_head, *commit_tail;
+    struct sw_store_batch *spec_ops; /* template and swarm changes of the open batch */
+
+    /* desired state and managed agents (fleet.c) */
+    struct sw_strmap templates; /* name -> struct sw_template */
+    struct sw_strmap swarms;    /* name -> struct sw_swarm */
+    char *workdir;              /* the daemon's working directory at start */
+    char *socket_url;           /* "unix:<socket>", given to managed agents */
 
     struct sw_map task_waiters;  /* task id -> first waiting request (GET ?wait_ms) */
     struct sw_map agent_tokens;  /* first 8 bytes of token hash -> agent */
@@ -58,7 +65,7 @@ struct sw_server {
     uv_timer_t tick_timer;
     uv_prepare_t prepare;
     uv_timer_t shutdown_timer;
-    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
     struct sw_http_listener unix_listener, tcp_listener;
     int has_tcp;
     uint64_t next_request_id;
@@ -86,6 +93,9 @@ int sw_server_task_live(struct sw_server *s, uint64_t id, struct sw_task **out);
 /* Long-poll on a task until it is finished. */
 void sw_server_wait_task(struct sw_server *s, struct sw_request *req, uint64_t id);
 void sw_server_unwait_task(struct sw_server *s, struct sw_request *req);
+/* Queues a template or swarm change (spec NULL = deleted) in the open commit batch. */
+int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name,
+                           const char *spec, int stopped);
 /* Agent tokens. */
 int sw_server_add_token(struct sw_server *s, struct sw_agent *a);
 struct sw_agent *sw_server_agent_by_token(struct sw_server *s, const char *token);

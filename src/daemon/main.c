@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
         return code < 0 ? 0 : code;
     }
     signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphaned grandchildren of agents are ours to reap */
     umask(077);
     if (sw_log_open(o.log_file)) {
         fprintf(stderr, "swarmd: cannot open log file %s: %s\n", o.log_file, strerror(errno));

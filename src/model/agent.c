@@ -8,11 +8,20 @@
 
 #include <string.h>
 
-const char *const sw_agent_state_names[SW_AGENT_NSTATES] = {"ready", "busy", "lost"};
+const char *const sw_agent_state_names[SW_AGENT_NSTATES] = {
+    "ready", "busy", "lost", "starting", "stopping", "stopped", "backoff", "failed"};
 
 struct sw_agent *sw_agent_new(void)
 {
-    return sw_calloc(1, sizeof(struct sw_agent));
+    struct sw_agent *a = sw_calloc(1, sizeof(struct sw_agent));
+    if (a)
+        a->replica = -1;
+    return a;
+}
+
+int sw_agent_running(const struct sw_agent *a)
+{
+    return a->state == SW_AGENT_READY || a->state == SW_AGENT_BUSY;
 }
 
 void sw_agent_free(struct sw_agent *a)
@@ -25,6 +34,7 @@ void sw_agent_free(struct sw_agent *a)
     sw_free(a->name);
     sw_free(a->labels);
     sw_free(a->swarm);
+    sw_free(a->template_name);
     sw_free(a->cancelled);
     sw_free(a);
 }
@@ -53,7 +63,7 @@ int sw_agent_note_cancel(struct sw_agent *a, uint64_t task_id)
 
 void sw_agent_update_state(struct sw_agent *a)
 {
-    if (a->state == SW_AGENT_LOST)
+    if (!sw_agent_running(a))
         return;
     a->state = a->running >= a->slots ? SW_AGENT_BUSY : SW_AGENT_READY;
 }
@@ -63,6 +73,29 @@ static int render_time(struct sw_buf *out, const char *key, int64_t wall_ms)
     char ts[40];
     sw_clock_format_rfc3339(wall_ms, ts, sizeof ts);
     return sw_buf_appendf(out, ",\"%s\":\"%s\"", key, ts);
+}
+
+static int render_managed(const struct sw_agent *a, struct sw_buf *out)
+{
+    int rc = sw_buf_appendstr(out, ",\"template\":");
+    rc = rc ? rc : (a->template_name ? sw_json_append_string(out, a->template_name)
+                                     : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc : sw_buf_appendf(out, ",\"pid\":%d,\"restarts\":%llu,\"desired\":\"%s\"",
+                                  a->pid, (unsigned long long)a->restarts,
+                                  a->stopped ? "stopped" : "running");
+    if (rc == 0 && a->started_at > 0)
+        rc = render_time(out, "started_at", a->started_at);
+    else if (rc == 0)
+        rc = sw_buf_appendstr(out, ",\"started_at\":null");
+    if (rc == 0 && a->has_exit) {
+        char ts[40];
+        sw_clock_format_rfc3339(a->exit_at, ts, sizeof ts);
+        rc = sw_buf_appendf(out, ",\"exit\":{\"code\":%d,\"signal\":%d,\"at\":\"%s\"}",
+                            a->exit_code, a->exit_signal, ts);
+    } else if (rc == 0) {
+        rc = sw_buf_appendstr(out, ",\"exit\":null");
+    }
+    return rc;
 }
 
 int sw_agent_render(const struct sw_agent *a, struct sw_buf *out)
@@ -96,5 +129,7 @@ int sw_agent_render(const struct sw_agent *a, struct sw_buf *out)
     rc = rc ? rc : sw_buf_append(out, "]", 1);
     rc = rc ? rc : render_time(out, "created_at", a->created_at);
     rc = rc ? rc : render_time(out, "last_seen_at", a->last_seen_at);
+    if (rc == 0 && a->kind == SW_AGENT_MANAGED)
+        rc = render_managed(a, out);
     return rc ? rc : sw_buf_append(out, "}", 1);
 }

@@ -12,7 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sw_agent_state { SW_AGENT_READY = 0, SW_AGENT_BUSY, SW_AGENT_LOST, SW_AGENT_NSTATES };
+enum sw_agent_state {
+    SW_AGENT_READY = 0, /* running, with free slots */
+    SW_AGENT_BUSY,      /* running, every slot taken */
+    SW_AGENT_LOST,      /* remote: missed its heartbeats */
+    SW_AGENT_STARTING,  /* managed: process spawned, not ready yet */
+    SW_AGENT_STOPPING,  /* managed: told to stop, waiting for the exit */
+    SW_AGENT_STOPPED,   /* managed: not running, by request or policy */
+    SW_AGENT_BACKOFF,   /* managed: exited, restart scheduled */
+    SW_AGENT_FAILED,    /* managed: cannot start, or its swarm failed */
+    SW_AGENT_NSTATES
+};
 enum sw_agent_kind { SW_AGENT_REMOTE = 0, SW_AGENT_MANAGED };
 
 #define SW_AGENT_MAX_CAPS 64
@@ -27,6 +37,17 @@ struct sw_agent {
     char *swarm;  /* owned or NULL */
     enum sw_agent_kind kind;
     enum sw_agent_state state;
+    /* managed agents */
+    char *template_name; /* owned or NULL */
+    int stopped;         /* desired state: stopped by request */
+    int replica;         /* index in its swarm (start order), -1 standalone */
+    int pid;
+    uint64_t restarts;
+    int64_t started_at;
+    int has_exit;
+    int exit_code, exit_signal;
+    int64_t exit_at;
+    void *runtime; /* the fleet's per-agent state, owned by the fleet */
     unsigned char token_hash[32];
     int64_t created_at;   /* wall ms */
     int64_t last_seen_at; /* wall ms of its last call */
@@ -53,8 +74,10 @@ void sw_agent_free(struct sw_agent *a);
 int sw_agent_has_capability(const struct sw_agent *a, const char *capability);
 /* Adds an id to the tell-on-next-call cancel list. */
 int sw_agent_note_cancel(struct sw_agent *a, uint64_t task_id);
-/* READY or BUSY from its free slots, unless LOST. */
+/* READY or BUSY from its free slots when it is one of those two. */
 void sw_agent_update_state(struct sw_agent *a);
 int sw_agent_render(const struct sw_agent *a, struct sw_buf *out);
+/* 1 in the states that may hold leases (ready, busy). */
+int sw_agent_running(const struct sw_agent *a);
 
 #endif

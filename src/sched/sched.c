@@ -372,8 +372,7 @@ void sw_sched_finish_recovery(struct sw_sched *s, int64_t now)
     while (sw_map_next(&s->agents, &pos, NULL, &value)) {
         struct sw_agent *a = value;
         a->last_seen_at = now;
-        if (a->state != SW_AGENT_LOST)
-            sw_agent_update_state(a);
+        sw_agent_update_state(a);
     }
     s->next_agent_check = now;
 }
@@ -416,7 +415,7 @@ int sw_sched_lease(struct sw_sched *s, struct sw_agent *a, int max, int64_t now,
                    struct sw_task **tasks, int *n)
 {
     *n = 0;
-    if (a->state == SW_AGENT_LOST)
+    if (!sw_agent_running(a))
         return 0;
     int free_slots = a->slots - a->running;
     if (max > free_slots)
@@ -586,6 +585,7 @@ int sw_sched_cancel(struct sw_sched *s, struct sw_task *t, int64_t now)
         struct sw_agent *a = sw_map_get(&s->agents, t->agent_id);
         if (a && sw_agent_note_cancel(a, t->id))
             return SW_ENOMEM;
+        s->cancels_pending = 1;
     }
     int rc = task_move(s, t, apply_cancel, &now, now);
     task_event(s, t, SW_TASK_EV_CANCELLED);
@@ -656,6 +656,32 @@ void sw_sched_heartbeat(struct sw_sched *s, struct sw_agent *a, int64_t now)
     }
 }
 
+void sw_sched_agent_changed(struct sw_sched *s, struct sw_agent *a)
+{
+    agent_dirty(s, a);
+}
+
+void sw_sched_agent_up(struct sw_sched *s, struct sw_agent *a, int64_t now)
+{
+    a->state = SW_AGENT_READY;
+    a->last_seen_at = now;
+    sw_agent_update_state(a);
+    s->work_pending = 1;
+    agent_dirty(s, a);
+}
+
+void sw_sched_agent_down(struct sw_sched *s, struct sw_agent *a, enum sw_agent_state state,
+                         const char *error, int64_t now)
+{
+    while (a->leases)
+        task_holder_gone(s, a->leases, error, now);
+    a->ncancelled = 0;
+    if (a->state != state) {
+        a->state = state;
+        agent_dirty(s, a);
+    }
+}
+
 void sw_sched_cancel_told(struct sw_agent *a)
 {
     a->ncancelled = 0;
@@ -707,6 +733,8 @@ static void agents_check_lost(struct sw_sched *s, int64_t now)
     void *value;
     while (sw_map_next(&s->agents, &pos, NULL, &value)) {
         struct sw_agent *a = value;
+        if (a->kind == SW_AGENT_MANAGED)
+            continue; /* its process tells when it dies */
         if (a->waiting > 0)
             a->last_seen_at = now; /* a long-poll is open: the agent is there */
         if (a->state == SW_AGENT_LOST || now - a->last_seen_at < limit)
@@ -739,8 +767,8 @@ void sw_sched_tick(struct sw_sched *s, int64_t now)
     while ((t = sw_heap_peek(&s->leases)) && t->lease_deadline <= now) {
         int timed_out = t->timeout_ms > 0 && now >= t->started_at + t->timeout_ms;
         struct sw_agent *holder = sw_map_get(&s->agents, t->agent_id);
-        if (holder)
-            sw_agent_note_cancel(holder, t->id); /* tell the holder to stop */
+        if (holder && sw_agent_note_cancel(holder, t->id) == 0) /* tell the holder to stop */
+            s->cancels_pending = 1;
         task_attempt_failed(s, t,
                             timed_out ? "{\"code\":\"timeout\",\"message\":\"the attempt ran "
                                         "past timeout_ms\"}"

@@ -85,7 +85,8 @@ struct sw_sched {
     struct sw_task *lru_head, *lru_tail; /* terminal tasks, oldest first */
     size_t terminal_count;
     struct sw_lease_waiter *waiters_head, *waiters_tail;
-    int work_pending; /* a task became queued since the last dispatch */
+    int work_pending;    /* a task became queued since the last dispatch */
+    int cancels_pending; /* an agent has cancelled tasks to be told about */
     int64_t next_agent_check;
     uint64_t last_task_id, last_agent_id, last_lease_id;
     uint64_t rng;
@@ -144,6 +145,14 @@ int sw_sched_register_agent(struct sw_sched *s, struct sw_agent *a, int64_t now)
 void sw_sched_touch_agent(struct sw_sched *s, struct sw_agent *a, int64_t now);
 void sw_sched_heartbeat(struct sw_sched *s, struct sw_agent *a, int64_t now);
 void sw_sched_cancel_told(struct sw_agent *a);
+/* Managed agents: the process is ready (leases may flow), or it is gone: its leases
+ * are requeued at once (the attempt counts, error is the JSON error recorded) and it
+ * takes the given state. */
+void sw_sched_agent_up(struct sw_sched *s, struct sw_agent *a, int64_t now);
+/* The agent's row changed (state, desired state): write it in the next batch. */
+void sw_sched_agent_changed(struct sw_sched *s, struct sw_agent *a);
+void sw_sched_agent_down(struct sw_sched *s, struct sw_agent *a, enum sw_agent_state state,
+                         const char *error, int64_t now);
 /* Removes the agent: its leases are requeued, its waiters answered; the agent is
  * handed to the commit batch (removed flag) which frees it. */
 void sw_sched_remove_agent(struct sw_sched *s, struct sw_agent *a, int64_t now);

@@ -99,9 +99,10 @@ int sw_store_batch_add_agent(struct sw_store_batch *b, const struct sw_agent *a)
     snap->last_seen_at = a->last_seen_at;
     snap->total_completed = a->total_completed;
     snap->total_failed = a->total_failed;
+    snap->stopped = a->stopped;
     memcpy(snap->token_hash, a->token_hash, sizeof snap->token_hash);
     if (dup_field(&snap->name, a->name) || dup_field(&snap->labels, a->labels) ||
-        dup_field(&snap->swarm, a->swarm))
+        dup_field(&snap->swarm, a->swarm) || dup_field(&snap->template_name, a->template_name))
         goto fail;
     op = batch_push(b);
     if (op == NULL)
@@ -116,6 +117,25 @@ fail:
     return SW_ENOMEM;
 }
 
+int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *name,
+                            const char *spec, int stopped, int64_t now)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = spec ? (is_swarm ? SW_STORE_SWARM_PUT : SW_STORE_TEMPLATE_PUT)
+                    : (is_swarm ? SW_STORE_SWARM_DELETE : SW_STORE_TEMPLATE_DELETE);
+    op->flag = stopped;
+    op->at = now;
+    if (dup_field(&op->name, name) || dup_field(&op->spec, spec)) {
+        b->len--;
+        sw_free(op->name);
+        sw_free(op->spec);
+        return SW_ENOMEM;
+    }
+    return 0;
+}
+
 void sw_store_batch_free(struct sw_store_batch *b)
 {
     if (b == NULL)
@@ -125,6 +145,8 @@ void sw_store_batch_free(struct sw_store_batch *b)
         sw_task_free(op->task);
         sw_agent_free(op->agent);
         sw_free(op->capabilities);
+        sw_free(op->name);
+        sw_free(op->spec);
     }
     sw_free(b->ops);
     sw_free(b);

@@ -20,6 +20,7 @@ struct sqlite_store {
     sqlite3 *writer;
     sqlite3 *reader;
     sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
+    sqlite3_stmt *spec_put[2], *spec_delete[2]; /* [0] templates, [1] swarms */
     sqlite3_stmt *task_get, *task_by_key;
     char *path;
 };
@@ -131,9 +132,18 @@ static int prepare_all(struct sqlite_store *s)
          "result = ?25, error = ?26, progress = ?27 WHERE id = ?1"},
         {s->writer, &s->agent_put,
          "INSERT INTO agents (id, name, kind, state, capabilities, slots, labels, swarm, "
-         "token_hash, created_at, last_seen_at, completed, failed) VALUES (?1, ?2, ?3, ?4, ?5, "
-         "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET state = ?4, "
-         "last_seen_at = ?11, completed = ?12, failed = ?13"},
+         "token_hash, created_at, last_seen_at, completed, failed, template, stopped) VALUES "
+         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) "
+         "DO UPDATE SET state = ?4, capabilities = ?5, slots = ?6, labels = ?7, "
+         "last_seen_at = ?11, completed = ?12, failed = ?13, template = ?14, stopped = ?15"},
+        {s->writer, &s->spec_put[0],
+         "INSERT INTO templates (name, spec, created_at, updated_at) VALUES (?1, ?2, ?4, ?4) "
+         "ON CONFLICT (name) DO UPDATE SET spec = ?2, updated_at = ?4"},
+        {s->writer, &s->spec_put[1],
+         "INSERT INTO swarms (name, spec, stopped, created_at, updated_at) VALUES (?1, ?2, ?3, "
+         "?4, ?4) ON CONFLICT (name) DO UPDATE SET spec = ?2, stopped = ?3, updated_at = ?4"},
+        {s->writer, &s->spec_delete[0], "DELETE FROM templates WHERE name = ?1"},
+        {s->writer, &s->spec_delete[1], "DELETE FROM swarms WHERE name = ?1"},
         {s->writer, &s->agent_delete, "DELETE FROM agents WHERE id = ?1"},
         {s->reader, &s->task_get, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1"},
         {s->reader, &s->task_by_key,
@@ -151,8 +161,10 @@ static void sqlite_close(struct sw_store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (s == NULL)
         return;
-    sqlite3_stmt *all[] = {s->task_insert, s->task_update, s->agent_put,
-                           s->agent_delete, s->task_get, s->task_by_key};
+    sqlite3_stmt *all[] = {s->task_insert,  s->task_update,  s->agent_put,
+                           s->agent_delete, s->task_get,     s->task_by_key,
+                           s->spec_put[0],  s->spec_put[1],  s->spec_delete[0],
+                           s->spec_delete[1]};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
@@ -299,6 +311,8 @@ static void bind_agent(sqlite3_stmt *st, const struct sw_agent *a, const char *c
     sqlite3_bind_int64(st, 11, a->last_seen_at);
     sqlite3_bind_int64(st, 12, (sqlite3_int64)a->total_completed);
     sqlite3_bind_int64(st, 13, (sqlite3_int64)a->total_failed);
+    bind_text(st, 14, a->template_name);
+    sqlite3_bind_int(st, 15, a->stopped);
 }
 
 static int step_done(sqlite3 *db, sqlite3_stmt *st)
@@ -325,9 +339,21 @@ static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
         st = s->agent_put;
         bind_agent(st, op->agent, op->capabilities);
         break;
-    default:
+    case SW_STORE_AGENT_DELETE:
         st = s->agent_delete;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)op->agent->id);
+        break;
+    case SW_STORE_TEMPLATE_PUT:
+    case SW_STORE_SWARM_PUT:
+        st = s->spec_put[op->kind == SW_STORE_SWARM_PUT];
+        bind_text(st, 1, op->name);
+        bind_text(st, 2, op->spec);
+        sqlite3_bind_int(st, 3, op->flag);
+        sqlite3_bind_int64(st, 4, op->at);
+        break;
+    default:
+        st = s->spec_delete[op->kind == SW_STORE_SWARM_DELETE];
+        bind_text(st, 1, op->name);
         break;
     }
     return step_done(s->writer, st);
@@ -368,6 +394,8 @@ static int load_agent_row(sqlite3_stmt *st, struct sw_agent **out)
     a->last_seen_at = sqlite3_column_int64(st, 10);
     a->total_completed = (uint64_t)sqlite3_column_int64(st, 11);
     a->total_failed = (uint64_t)sqlite3_column_int64(st, 12);
+    rc = rc ? rc : column_dup(st, 13, &a->template_name);
+    a->stopped = sqlite3_column_int(st, 14);
     size_t n = json_is_array(caps) ? json_array_size(caps) : 0;
     a->capabilities = sw_calloc(n ? n : 1, sizeof(char *));
     if (rc == 0 && a->capabilities == NULL)
@@ -567,6 +595,31 @@ static int load_tasks(struct sqlite_store *s, const struct sw_store_loader *l, c
     return rc;
 }
 
+static int load_specs(struct sqlite_store *s, const struct sw_store_loader *l)
+{
+    static const char *const queries[2] = {
+        "SELECT name, spec, 0 FROM templates ORDER BY name",
+        "SELECT name, spec, stopped FROM swarms ORDER BY name"};
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->reader, queries[i], -1, &st, NULL) != SQLITE_OK)
+            return sqlite_fail(s->reader, "load");
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            const char *spec = (const char *)sqlite3_column_text(st, 1);
+            if (name == NULL || spec == NULL)
+                continue;
+            if (i == 0 && l->template)
+                rc = l->template(l->ctx, name, spec);
+            else if (i == 1 && l->swarm)
+                rc = l->swarm(l->ctx, name, spec, sqlite3_column_int(st, 2));
+        }
+        sqlite3_finalize(st);
+    }
+    return rc;
+}
+
 static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
                        uint64_t *max_task_id)
 {
@@ -579,13 +632,14 @@ static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
     if (sqlite3_step(st) == SQLITE_ROW)
         *max_task_id = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    rc = load_tasks(s, l, s->path);
+    rc = load_specs(s, l);
+    rc = rc ? rc : load_tasks(s, l, s->path);
     if (rc)
         return rc;
     if (sqlite3_prepare_v2(s->reader,
                            "SELECT id, name, kind, state, capabilities, slots, labels, swarm, "
-                           "token_hash, created_at, last_seen_at, completed, failed FROM agents "
-                           "ORDER BY id",
+                           "token_hash, created_at, last_seen_at, completed, failed, template, "
+                           "stopped FROM agents ORDER BY id",
                            -1, &st, NULL))
         return sqlite_fail(s->reader, "load");
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {

@@ -20,8 +20,16 @@ struct sw_store_options {
     int sync;         /* enum sw_store_sync */
 };
 
-enum sw_store_op_kind { SW_STORE_TASK_INSERT, SW_STORE_TASK_UPDATE, SW_STORE_AGENT_PUT,
-                        SW_STORE_AGENT_DELETE };
+enum sw_store_op_kind {
+    SW_STORE_TASK_INSERT,
+    SW_STORE_TASK_UPDATE,
+    SW_STORE_AGENT_PUT,
+    SW_STORE_AGENT_DELETE,
+    SW_STORE_TEMPLATE_PUT, /* name, spec */
+    SW_STORE_TEMPLATE_DELETE,
+    SW_STORE_SWARM_PUT, /* name, spec, flag = stopped */
+    SW_STORE_SWARM_DELETE,
+};
 
 /* One row change: a snapshot that the writer thread owns. */
 struct sw_store_op {
@@ -29,6 +37,9 @@ struct sw_store_op {
     struct sw_task *task;   /* snapshot (insert: every column; update: mutable ones) */
     struct sw_agent *agent; /* snapshot */
     char *capabilities;     /* agent: JSON array text */
+    char *name, *spec;      /* templates and swarms */
+    int flag;
+    int64_t at;
 };
 
 struct sw_store_batch {
@@ -46,9 +57,12 @@ struct sw_task_filter {
     int limit;
 };
 
-/* Called for each row at load; takes ownership of the entity. Non-zero stops. */
+/* Called for each row at load; takes ownership of the entity. Non-zero stops.
+ * Templates and swarms come first (name, spec JSON text, stopped flag), borrowed. */
 struct sw_store_loader {
     void *ctx;
+    int (*template)(void *ctx, const char *name, const char *spec);
+    int (*swarm)(void *ctx, const char *name, const char *spec, int stopped);
     int (*task)(void *ctx, struct sw_task *t);
     int (*agent)(void *ctx, struct sw_agent *a);
 };
@@ -82,6 +96,9 @@ extern const struct sw_store_ops sw_store_sqlite_ops;
 struct sw_store_batch *sw_store_batch_new(uint64_t seq);
 int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t);
 int sw_store_batch_add_agent(struct sw_store_batch *b, const struct sw_agent *a);
+/* A template or swarm change: spec NULL = delete. */
+int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *name,
+                            const char *spec, int stopped, int64_t now);
 void sw_store_batch_free(struct sw_store_batch *b);
 
 #endif

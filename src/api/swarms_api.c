@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT
+ * swarms_api.c - the /v1/templates and /v1/swarms routes (declarative apply with
+ * created / updated / unchanged and ?dry_run=1, the swarm tree, scale, stop, start,
+ * destroy) and the managed agents' own routes (create from a template, stop, start,
+ * restart, logs). Handlers parse, call the fleet, render. */
+#include "fleet.h"
+#include "json_in.h"
+#include "routes.h"
+#include "server.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/ids.h"
+#include "model/swarm.h"
+#include "runtime/logfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_field_error(struct sw_request *req, int rc, const struct sw_field_error *err)
+{
+    sw_reply_error(req, rc, err->field[0] ? err->field : NULL, "%s",
+                   err->message[0] ? err->message : sw_strerror(rc));
+}
+
+static int dry_run(struct sw_request *req)
+{
+    const char *v = sw_request_query(req, "dry_run");
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+/* ---- templates ---- */
+
+static int render_template(const struct sw_template *t, struct sw_buf *out)
+{
+    return sw_template_render(t, out);
+}
+
+void sw_api_template_put(struct sw_request *req)
+{
+    struct sw_server *s = req->server;
+    json_t *root = NULL;
+    struct sw_field_error err = {{0}, {0}};
+    enum sw_apply_action action;
+    if (sw_body_object(req, &root))
+        return;
+    int rc = sw_fleet_apply_template(s, req->params[0], root, dry_run(req), &action, &err);
+    json_decref(root);
+    if (rc) {
+        reply_field_error(req, rc, &err);
+        return;
+    }
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    sw_buf_appendf(&body, "{\"action\":\"%s\",\"dry_run\":%s,\"template\":",
+                   sw_apply_action_names[action], dry_run(req) ? "true" : "false");
+    struct sw_template *t = sw_strmap_get(&s->templates, req->params[0]);
+    if (t)
+        render_template(t, &body);
+    else
+        sw_buf_appendstr(&body, "null");
+    sw_buf_append(&body, "}", 1);
+    sw_reply(req, action == SW_APPLY_CREATED && !dry_run(req) ? 201 : 200, &body);
+}
+
+void sw_api_template_get(struct sw_request *req)
+{
+    struct sw_template *t = sw_strmap_get(&req->server->templates, req->params[0]);
+    if (t == NULL) {
+        sw_reply_error(req, SW_ENOT_FOUND, NULL, "no template %s", req->params[0]);
+        return;
+    }
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    render_template(t, &body);
+    sw_reply(req, 200, &body);
+}
+
+void sw_api_template_list(struct sw_request *req)
+{
+    struct sw_buf body;
+    sw_buf_init(&body, (size_t)1 << 28);
+    sw_buf_appendstr(&body, "{\"templates\":[");
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    int first = 1;
+    while (sw_strmap_next(&req->server->templates, &pos, &key, &value)) {
+        if (!first)
+            sw_buf_append(&body, ",", 1);
+        first = 0;
+        render_template(value, &body);
+    }
+    sw_buf_appendstr(&body, "]}");
+    sw_reply(req, 200, &body);
+}
+
+void sw_api_template_delete(struct sw_request *req)
+{
+    struct sw_field_error err = {{0}, {0}};
+    int rc = sw_fleet_delete_template(req->server, req->params[0], &err);
+    if (rc == SW_ENOT_FOUND)
+        sw_reply_error(req, rc, NULL, "no template %s", req->params[0]);
+    else if (rc)
+        reply_field_error(req, rc, &err);
+    else
+        sw_reply_text(req, 200, "{\"deleted\":true}");
+}
+
+/* ---- swarms ---- */
+
+struct agent_counts {
+    int total, ready, busy, starting, stopped, failed, backoff;
+    uint64_t restarts;
+};
+
+static struct agent_counts count_agents(struct sw_server *s, const char *swarm)
+{
+    struct agent_counts c = {0};
+    size_t pos = 0;
+    void *value;
+    while (sw_map_next(&s->sched.agents, &pos, NULL, &value)) {
+        struct sw_agent *a = value;
+        if (a->swarm == NULL || strcmp(a->swarm, swarm) != 0)
+            continue;
+        c.total++;
+        c.restarts += a->restarts;
+        c.ready += a->state == SW_AGENT_READY;
+        c.busy += a->state == SW_AGENT_BUSY;
+        c.starting += a->state == SW_AGENT_STARTING;
+        c.stopped += a->state == SW_AGENT_STOPPED || a->state == SW_AGENT_STOPPING;
+        c.failed += a->state == SW_AGENT_FAILED;
+        c.backoff += a->state == SW_AGENT_BACKOFF;
+    }
+    return c;
+}
+
+static int render_swarm(struct sw_server *s, const struct sw_swarm *sw, struct sw_buf *out)
+{
+    struct agent_counts c = count_agents(s, sw->name);
+    int rc = sw_buf_appendstr(out, "{\"name\":");
+    rc = rc ? rc : sw_json_append_string(out, sw->name);
+    rc = rc ? rc : sw_buf_appendstr(out, ",\"parent\":");
+    rc = rc ? rc : (sw->parent ? sw_json_append_string(out, sw->parent) : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc : sw_buf_appendstr(out, ",\"template\":");
+    rc = rc ? rc : (sw->template_name ? sw_json_append_string(out, sw->template_name)
+                                      : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc
+            : sw_buf_appendf(out,
+                             ",\"state\":\"%s\",\"desired\":\"%s\",\"replicas\":%lld,"
+                             "\"strategy\":\"%s\",\"topology\":\"%s\",\"intensity\":{\"restarts\":%lld,"
+                             "\"period_ms\":%lld},\"restarts\":%llu,\"agents\":{\"total\":%d,"
+                             "\"ready\":%d,\"busy\":%d,\"starting\":%d,\"backoff\":%d,\"stopped\":%d,"
+                             "\"failed\":%d},\"failure\":",
+                             sw_swarm_state_names[sw->state], sw->stopped ? "stopped" : "running",
+                             (long long)sw->replicas, sw_strategy_names[sw->strategy],
+                             sw->topology ? "mesh" : "hierarchical",
+                             (long long)sw->intensity_restarts, (long long)sw->intensity_period_ms,
+                             (unsigned long long)sw->total_restarts, c.total, c.ready, c.busy,
+                             c.starting, c.backoff, c.stopped, c.failed);
+    rc = rc ? rc : (sw->failure[0] ? sw_json_append_string(out, sw->failure) : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc : sw_buf_appendstr(out, ",\"spec\":");
+    rc = rc ? rc : sw_buf_appendstr(out, sw->spec);
+    return rc ? rc : sw_buf_append(out, "}", 1);
+}
+
+void sw_api_swarm_put(struct sw_request *req)
+{
+    struct sw_server *s = req->server;
+    json_t *root = NULL;
+    struct sw_field_error err = {{0}, {0}};
+    enum sw_apply_action action;
+    if (sw_body_object(req, &root))
+        return;
+    int rc = sw_fleet_apply_swarm(s, req->params[0], root, dry_run(req), &action, &err);
+    json_decref(root);
+    if (rc) {
+        reply_field_error(req, rc, &err);
+        return;
+    }
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    sw_buf_appendf(&body, "{\"action\":\"%s\",\"dry_run\":%s,\"swarm\":",
+                   sw_apply_action_names[action], dry_run(req) ? "true" : "false");
+    struct sw_swarm *sw = sw_strmap_get(&s->swarms, req->params[0]);
+    if (sw)
+        render_swarm(s, sw, &body);
+    else
+        sw_buf_appendstr(&body, "null");
+    sw_buf_append(&body, "}", 1);
+    sw_reply(req, action == SW_APPLY_CREATED && !dry_run(req) ? 201 : 200, &body);
+}
+
+void sw_api_swarm_list(struct sw_request *req)
+{
+    struct sw_buf body;
+    sw_buf_init(&body, (size_t)1 << 28);
+    sw_buf_appendstr(&body, "{\"swarms\":[");
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    int first = 1;
+    while (sw_strmap_next(&req->server->swarms, &pos, &key, &value)) {
+        if (!first)
+            sw_buf_append(&body, ",", 1);
+        first = 0;
+        render_swarm(req->server, value, &body);
+    }
+    sw_buf_appendstr(&body, "]}");
+    sw_reply(req, 200, &body);
+}
+
+static struct sw_swarm *path_swarm(struct sw_request *req)
+{
+    struct sw_swarm *sw = sw_strmap_get(&req->server->swarms, req->params[0]);
+    if (sw == NULL)
+        sw_reply_error(req, SW_ENOT_FOUND, NULL, "no swarm %s", req->params[0]);
+    return sw;
+}
+
+static int agent_cmp(const void *x, const void *y)
+{
+    const struct sw_agent *a = *(struct sw_agent *const *)x, *b = *(struct sw_agent *const *)y;
+    if (a->replica != b->replica)
+        return a->replica < b->replica ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+void sw_api_swarm_get(struct sw_request *req)
+{
+    struct sw_server *s = req->server;
+    struct sw_swarm *sw = path_swarm(req);
+    if (sw == NULL)
+        return;
+    size_t n = 0, pos = 0;
+    void *value;
+    struct sw_agent **list = sw_calloc(s->sched.agents.count + 1, sizeof *list);
+    while (list && sw_map_next(&s->sched.agents, &pos, NULL, &value)) {
+        struct sw_agent *a = value;
+        if (a->swarm && strcmp(a->swarm, sw->name) == 0)
+            list[n++] = a;
+    }
+    qsort(list, n, sizeof *list, agent_cmp);
+    struct sw_buf body;
+    sw_buf_init(&body, (size_t)1 << 28);
+    sw_buf_appendstr(&body, "{\"swarm\":");
+    render_swarm(s, sw, &body);
+    sw_buf_appendstr(&body, ",\"agents\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sw_buf_append(&body, ",", 1);
+        sw_agent_render(list[i], &body);
+    }
+    sw_buf_appendstr(&body, "]}");
+    sw_free(list);
+    sw_reply(req, 200, &body);
+}
+
+void sw_api_swarm_delete(struct sw_request *req)
+{
+    struct sw_field_error err = {{0}, {0}};
+    int rc = sw_fleet_delete_swarm(req->server, req->params[0], &err);
+    if (rc == SW_ENOT_FOUND)
+        sw_reply_error(req, rc, NULL, "no swarm %s", req->params[0]);
+    else if (rc)
+        reply_field_error(req, rc, &err);
+    else
+        sw_reply_text(req, 200, "{\"deleted\":true}");
+}
+
+static void reply_swarm(struct sw_request *req)
+{
+    struct sw_swarm *sw = path_swarm(req);
+    if (sw == NULL)
+        return;
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    render_swarm(req->server, sw, &body);
+    sw_reply(req, 200, &body);
+}
+
+void sw_api_swarm_scale(struct sw_request *req)
+{
+    static const char *const fields[] = {"replicas", NULL};
+    json_t *root = NULL;
+    int64_t replicas = -1;
+    if (sw_body_object(req, &root) || sw_body_only(req, root, fields) ||
+        sw_field_int(req, root, "replicas", 0, SW_SWARM_MAX_REPLICAS, &replicas)) {
+        json_decref(root);
+        return;
+    }
+    json_decref(root);
+    if (replicas < 0) {
+        sw_reply_error(req, SW_EMISSING_FIELD, "replicas", "replicas is required");
+        return;
+    }
+    int rc = sw_fleet_scale(req->server, req->params[0], replicas);
+    if (rc == SW_ENOT_FOUND)
+        sw_reply_error(req, rc, NULL, "no swarm %s", req->params[0]);
+    else if (rc)
+        sw_reply_error(req, rc, NULL, NULL);
+    else
+        reply_swarm(req);
+}
+
+static void swarm_stop_start(struct sw_request *req, int stop)
+{
+    int rc = sw_fleet_swarm_stop(req->server, req->params[0], stop);
+    if (rc == SW_ENOT_FOUND)
+        sw_reply_error(req, rc, NULL, "no swarm %s", req->params[0]);
+    else if (rc)
+        sw_reply_error(req, rc, NULL, NULL);
+    else
+        reply_swarm(req);
+}
+
+void sw_api_swarm_stop(struct sw_request *req)
+{
+    swarm_stop_start(req, 1);
+}
+
+void sw_api_swarm_start(struct sw_request *req)
+{
+    swarm_stop_start(req, 0);
+}
+
+/* ---- managed agents ---- */
+
+static struct sw_agent *path_managed(struct sw_request *req)
+{
+    uint64_t id;
+    if (sw_path_id(req, 'a', "agent", &id))
+        return NULL;
+    struct sw_agent *a = sw_sched_agent(&req->server->sched, id);
+    if (a == NULL)
+        sw_reply_error(req, SW_ENOT_FOUND, NULL, "no agent %s", req->params[0]);
+    else if (a->kind != SW_AGENT_MANAGED)
+        sw_reply_error(req, SW_EBAD_STATE, NULL,
+                       "agent %s is a remote agent: swarmd does not run its process",
+                       req->params[0]);
+    else
+        return a;
+    return NULL;
+}
+
+static void agent_action(struct sw_request *req, int (*action)(struct sw_server *, struct sw_agent *))
+{
+    struct sw_agent *a = path_managed(req);
+    if (a == NULL)
+        return;
+    int rc = action(req->server, a);
+    if (rc) {
+        sw_reply_error(req, rc, NULL, NULL);
+        return;
+    }
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    sw_agent_render(a, &body);
+    sw_reply(req, 200, &body);
+}
+
+void sw_api_agent_stop(struct sw_request *req)
+{
+    agent_action(req, sw_fleet_agent_stop);
+}
+
+void sw_api_agent_start(struct sw_request *req)
+{
+    agent_action(req, sw_fleet_agent_start);
+}
+
+void sw_api_agent_restart(struct sw_request *req)
+{
+    agent_action(req, sw_fleet_agent_restart);
+}
+
+void sw_api_agent_logs(struct sw_request *req)
+{
+    uint64_t id;
+    int64_t tail = 100;
+    if (sw_path_id(req, 'a', "agent", &id) || sw_query_int(req, "tail", 0, 100000, &tail))
+        return;
+    struct sw_agent *a = sw_sched_agent(&req->server->sched, id);
+    if (a == NULL) {
+        sw_reply_error(req, SW_ENOT_FOUND, NULL, "no agent %s", req->params[0]);
+        return;
+    }
+    char path[4096];
+    sw_fleet_log_path(req->server, a, path, sizeof path);
+    struct sw_buf body;
+    sw_buf_init(&body, 64 << 20);
+    int rc = sw_logfile_tail(path, (int)tail, &body);
+    if (rc && rc != SW_ENOT_FOUND) {
+        sw_buf_free(&body);
+        sw_reply_error(req, rc, NULL, "cannot read %s", path);
+        return;
+    }
+    req->content_type = "text/plain; charset=utf-8";
+    sw_reply(req, 200, &body);
+}
+
+/* POST /v1/agents with "template": a managed agent (the remote registration path
+ * calls this when the body names a template). */
+void sw_api_agent_create_managed(struct sw_request *req, json_t *root)
+{
+    static const char *const fields[] = {"name", "template", "swarm", NULL};
+    const char *name = NULL, *template_name = NULL, *swarm = NULL;
+    if (sw_body_only(req, root, fields) || sw_field_string(req, root, "name", 1, 128, &name) ||
+        sw_field_string(req, root, "template", 1, 63, &template_name) ||
+        sw_field_string(req, root, "swarm", 0, 63, &swarm))
+        return;
+    struct sw_field_error err = {{0}, {0}};
+    struct sw_agent *a = NULL;
+    int rc = sw_fleet_create_agent(req->server, name, template_name, swarm, &a, &err);
+    if (rc) {
+        reply_field_error(req, rc, &err);
+        return;
+    }
+    struct sw_buf body;
+    sw_buf_init(&body, 1 << 24);
+    sw_agent_render(a, &body);
+    sw_reply(req, 201, &body);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT
+ * swarm.h - a named group of agents serving one service: its place in the tree
+ * (parent), how its agents start (a template by name, or inline), how many run
+ * (replicas, or scale min/max), how failures are handled (strategy, intensity), its
+ * topology and labels. Parsed from the JSON spec, which is kept as given to tell
+ * "unchanged" on a new apply. The supervision state (running, stopped, failed, recent
+ * restarts) lives here too; the decisions are the supervisor's (src/sched). */
+#ifndef SW_SWARM_H
+#define SW_SWARM_H
+
+#include "core/buf.h"
+#include "model/template.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum sw_strategy { SW_ONE_FOR_ONE = 0, SW_ONE_FOR_ALL, SW_REST_FOR_ONE };
+enum sw_topology { SW_TOPOLOGY_HIERARCHICAL = 0, SW_TOPOLOGY_MESH };
+enum sw_swarm_state { SW_SWARM_RUNNING = 0, SW_SWARM_STOPPED, SW_SWARM_FAILED, SW_SWARM_NSTATES };
+
+#define SW_SWARM_MAX_REPLICAS 10000
+#define SW_INTENSITY_MAX 1000
+
+struct sw_swarm {
+    char *name;
+    char *spec;                  /* owned: compact JSON, keys sorted */
+    char *parent;                /* owned or NULL */
+    char *template_name;         /* owned, or NULL when inline */
+    struct sw_template *inline_template; /* owned, or NULL */
+    int64_t replicas;
+    int64_t scale_min, scale_max; /* has_scale: replicas follow min (autoscaling later) */
+    int has_scale;
+    int strategy;
+    int64_t intensity_restarts;
+    int64_t intensity_period_ms;
+    int topology;
+    char *queen; /* owned: the queen's template (name or JSON text), reserved */
+    char *labels;
+
+    /* supervision */
+    int state;          /* enum sw_swarm_state */
+    int stopped;        /* stopped by request: desired state */
+    int64_t *restart_at; /* ring of the last intensity_restarts + 1 restart times */
+    size_t restart_count, restart_next;
+    int64_t failed_at;
+    char failure[256];
+    uint64_t total_restarts;
+    int persisted;
+};
+
+extern const char *const sw_swarm_state_names[SW_SWARM_NSTATES];
+extern const char *const sw_strategy_names[3];
+
+int sw_swarm_parse(const char *name, json_t *spec, struct sw_swarm **out,
+                   struct sw_field_error *err);
+void sw_swarm_free(struct sw_swarm *s);
+/* Records a restart at now; 1 if that exceeds the intensity (more than `restarts` in
+ * `period`), 0 otherwise. */
+int sw_swarm_note_restart(struct sw_swarm *s, int64_t now);
+void sw_swarm_reset_restarts(struct sw_swarm *s);
+/* Copies the supervision state of old into s (same swarm, new spec). */
+void sw_swarm_take_state(struct sw_swarm *s, const struct sw_swarm *old);
+
+#endif

@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: MIT
+# test_swarms.py - templates, swarms and supervised agents, with real processes: a stdio
+# agent in Python and an exec agent in shell run tasks; kill -9 of an agent restarts it
+# and its task is retried; a crash loop backs off, exceeds the swarm's intensity, fails
+# the swarm and escalates to the parent; one_for_all and rest_for_one restart the right
+# siblings; apply twice = unchanged; spec errors name the field; scale, stop and start;
+# a daemon restart brings the swarms back; an agent that writes garbage or huge lines or
+# closes its pipes never hurts the daemon.
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import wait_until  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STDIO_AGENT = os.path.join(ROOT, "examples", "agents", "stdio_agent.py")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+class SwarmTest(harness.DaemonTestCase):
+    def setUp(self):
+        self.d = self.start_daemon()
+
+    def put(self, kind, name, spec, expect=(200, 201), query=""):
+        status, body = self.d.call("PUT", "/v1/%s/%s%s" % (kind, name, query), spec)
+        self.assertIn(status, expect if isinstance(expect, tuple) else (expect,), body)
+        return body
+
+    def py_template(self, name="py", **extra):
+        spec = {"command": [sys.executable, STDIO_AGENT], "mode": "stdio",
+                "capabilities": ["echo", "upper", "sleep", "fail"], "slots": 2}
+        spec.update(extra)
+        return self.put("templates", name, spec)
+
+    def swarm(self, name):
+        status, body = self.d.get("/v1/swarms/" + name)
+        self.assertEqual(status, 200, body)
+        return body
+
+    def agents(self, name):
+        return self.swarm(name)["agents"]
+
+    def wait_ready(self, name, count, timeout=10):
+        wait_until(lambda: sum(a["state"] in ("ready", "busy") for a in self.agents(name)) == count,
+                   timeout, "%d ready agents in %s" % (count, name))
+        return self.agents(name)
+
+    def run_task(self, capability, payload, timeout=10, **fields):
+        task = self.d.submit(capability, payload=payload, **fields)
+        status, done = self.d.get("/v1/tasks/%s?wait_ms=%d" % (task["id"], timeout * 1000),
+                                  timeout=timeout + 5)
+        self.assertEqual(status, 200, done)
+        return done
+
+    def test_apply_run_and_idempotence(self):
+        self.assertEqual(self.py_template()["action"], "created")
+        self.assertEqual(self.py_template()["action"], "unchanged")
+        body = self.put("swarms", "web", {"template": "py", "replicas": 2}, expect=201)
+        self.assertEqual(body["action"], "created")
+        self.assertEqual(self.put("swarms", "web", {"template": "py", "replicas": 2})["action"],
+                         "unchanged")
+        dry = self.put("swarms", "web", {"template": "py", "replicas": 3}, query="?dry_run=1")
+        self.assertEqual(dry["action"], "updated")
+        agents = self.wait_ready("web", 2)
+        self.assertEqual(sorted(a["name"] for a in agents), ["web-0", "web-1"])
+        for a in agents:
+            self.assertGreater(a["pid"], 0)
+            self.assertTrue(alive(a["pid"]))
+        done = self.run_task("upper", {"text": "swarm"})
+        self.assertEqual(done["state"], "succeeded", done)
+        self.assertEqual(done["result"], {"text": "SWARM"})
+        self.assertIn(done["agent"], [a["id"] for a in agents])
+        # a spec error names the field
+        status, body = self.d.call("PUT", "/v1/swarms/bad", {"template": "py", "replicas": -1})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "replicas")
+        status, body = self.d.call("PUT", "/v1/swarms/bad", {"template": "nope"})
+        self.assertEqual((status, body["error"]["field"]), (400, "template"))
+        status, body = self.d.call("PUT", "/v1/templates/t2", {"mode": "exec", "capabilities": ["a"]})
+        self.assertEqual((status, body["error"]["field"]), (400, "command"))
+
+    def test_exec_agent(self):
+        self.put("templates", "shout", {"command": "tr a-z A-Z", "mode": "exec",
+                                         "capabilities": ["shout"], "slots": 2})
+        self.put("templates", "boom", {"command": "echo broken >&2; exit 3", "mode": "exec",
+                                        "capabilities": ["boom"]})
+        self.put("swarms", "ex", {"template": "shout", "replicas": 1})
+        self.put("swarms", "bx", {"template": "boom", "replicas": 1})
+        self.wait_ready("ex", 1)
+        done = self.run_task("shout", {"text": "abc"})
+        self.assertEqual(done["result"], {"TEXT": "ABC"})
+        done = self.run_task("shout", "plain words")
+        self.assertEqual(done["result"], "PLAIN WORDS")
+        failed = self.run_task("boom", None, max_attempts=1)
+        self.assertEqual(failed["state"], "failed")
+        self.assertEqual(failed["error"]["code"], "exit_3")
+        self.assertIn("broken", failed["error"]["message"])
+
+    def test_kill9_restarts_and_retries(self):
+        self.py_template()
+        self.put("swarms", "w", {"template": "py", "replicas": 1})
+        agent = self.wait_ready("w", 1)[0]
+        task = self.d.submit("sleep", payload={"ms": 30000})
+        wait_until(lambda: self.d.task(task["id"])["state"] == "running", 10, "task running")
+        os.kill(agent["pid"], signal.SIGKILL)
+        t0 = time.time()
+        wait_until(lambda: self.d.task(task["id"])["state"] in ("queued", "running") and
+                   self.d.task(task["id"])["attempt"] >= 1 and
+                   self.d.task(task["id"]).get("error") is not None, 5, "task requeued")
+        back = self.d.task(task["id"])
+        self.assertEqual(back["error"]["code"], "agent_exited")
+        wait_until(lambda: self.agents("w")[0]["pid"] not in (0, agent["pid"]) and
+                   self.agents("w")[0]["state"] in ("ready", "busy"), 10, "agent restarted")
+        restarted = self.agents("w")[0]
+        self.assertEqual(restarted["restarts"], 1)
+        self.assertEqual(restarted["exit"]["signal"], 9)
+        self.assertLess(time.time() - t0, 5)
+        wait_until(lambda: self.d.task(task["id"])["attempt"] == 2, 10, "task retried")
+
+    def test_crash_loop_fails_swarm_and_escalates(self):
+        self.put("templates", "crash", {"command": "exit 3", "mode": "stdio",
+                                         "capabilities": ["never"],
+                                         "backoff": {"initial": "100ms", "max": "200ms"}})
+        self.py_template()
+        self.put("swarms", "top", {"template": "py", "replicas": 1,
+                                   "intensity": {"restarts": 1, "period": "60s"}})
+        self.put("swarms", "leaf", {"template": "crash", "replicas": 1, "parent": "top",
+                                    "intensity": {"restarts": 1, "period": "60s"}})
+        t0 = time.time()
+        wait_until(lambda: self.swarm("top")["swarm"]["state"] == "failed", 30, "escalation to root")
+        leaf = self.swarm("leaf")["swarm"]
+        self.assertEqual(leaf["state"], "failed")
+        self.assertIn("restarts", leaf["failure"])
+        self.assertIn("leaf", self.swarm("top")["swarm"]["failure"])
+        # at least one second between restarts of a crash-looping agent
+        restarts = self.swarm("leaf")["swarm"]["restarts"]
+        self.assertGreaterEqual(time.time() - t0, restarts - 1)
+        # the root's own agent was stopped, and the daemon still serves
+        wait_until(lambda: all(a["state"] in ("stopped", "failed") for a in self.agents("top")),
+                   10, "root swarm agents stopped")
+        self.assertEqual(self.d.get("/health")[0], 200)
+        # start brings it back
+        self.d.post("/v1/swarms/top/start", {})
+        self.wait_ready("top", 1)
+
+    def strategy_case(self, strategy, expect_restarted):
+        self.py_template()
+        self.put("swarms", "s", {"template": "py", "replicas": 3, "strategy": strategy})
+        before = {a["name"]: a["pid"] for a in self.wait_ready("s", 3)}
+        os.kill(before["s-1"], signal.SIGKILL)
+        wait_until(lambda: all(a["state"] in ("ready", "busy") and a["pid"] not in (0, before["s-1"])
+                               for a in self.agents("s") if a["name"] == "s-1"), 10,
+                   "s-1 back")
+        wait_until(lambda: sum(a["state"] in ("ready", "busy") for a in self.agents("s")) == 3, 10,
+                   "all back")
+        after = {a["name"]: a["pid"] for a in self.agents("s")}
+        restarted = sorted(n for n in before if before[n] != after[n])
+        self.assertEqual(restarted, expect_restarted)
+
+    def test_one_for_all(self):
+        self.strategy_case("one_for_all", ["s-0", "s-1", "s-2"])
+
+    def test_rest_for_one(self):
+        self.strategy_case("rest_for_one", ["s-1", "s-2"])
+
+    def test_one_for_one(self):
+        self.strategy_case("one_for_one", ["s-1"])
+
+    def test_scale_stop_start_and_daemon_restart(self):
+        self.py_template()
+        self.put("swarms", "sc", {"template": "py", "replicas": 1})
+        self.wait_ready("sc", 1)
+        status, body = self.d.post("/v1/swarms/sc/scale", {"replicas": 3})
+        self.assertEqual(status, 200, body)
+        self.wait_ready("sc", 3)
+        pids = [a["pid"] for a in self.agents("sc")]
+        self.d.post("/v1/swarms/sc/scale", {"replicas": 1})
+        wait_until(lambda: len(self.agents("sc")) == 1, 10, "scaled down")
+        wait_until(lambda: not any(alive(p) for p in pids[1:]), 15, "extra processes gone")
+        self.d.post("/v1/swarms/sc/stop", {})
+        wait_until(lambda: self.agents("sc")[0]["state"] == "stopped", 15, "stopped")
+        self.d.post("/v1/swarms/sc/start", {})
+        self.wait_ready("sc", 1)
+        old_pid = self.agents("sc")[0]["pid"]
+        self.d.stop()
+        self.assertFalse(alive(old_pid), "daemon stop left the agent running")
+        self.d.start()
+        agents = self.wait_ready("sc", 1)
+        self.assertNotEqual(agents[0]["pid"], old_pid)
+        self.assertEqual(self.run_task("echo", {"back": True})["result"], {"back": True})
+
+    def test_misbehaving_stdio_agent(self):
+        script = ("import sys, json\n"
+                  "sys.stdout.write('not json\\n'); sys.stdout.write('x' * 3000000 + '\\n')\n"
+                  "sys.stdout.write('[1,2]\\n'); sys.stdout.flush()\n"
+                  "for line in sys.stdin:\n"
+                  "    m = json.loads(line)\n"
+                  "    if m.get('method') == 'task.run':\n"
+                  "        sys.stdout.write(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'result': 'ok'}) + '\\n')\n"
+                  "        sys.stdout.flush()\n"
+                  "        sys.stdout.close(); sys.stdin.close(); break\n")
+        self.put("templates", "rude", {"command": [sys.executable, "-c", script], "mode": "stdio",
+                                        "capabilities": ["rude"], "restart": "never"})
+        self.put("swarms", "r", {"template": "rude", "replicas": 1})
+        done = self.run_task("rude", None)
+        self.assertEqual(done["result"], "ok")
+        self.assertEqual(self.d.get("/health")[0], 200)
+        logs = self.d.request("GET", "/v1/agents/%s/logs?tail=50" % self.agents("r")[0]["id"])
+        self.assertEqual(logs.status, 200)
+        self.assertIn("not json", logs.text)
+
+
+if __name__ == "__main__":
+    harness.main()
