@@ -14,7 +14,9 @@
 #include "core/log.h"
 #include "runtime/linebuf.h"
 #include "runtime/logfile.h"
+#include "runtime/cgroup.h"
 #include "runtime/process.h"
+#include "runtime/sandbox.h"
 #include "sched/supervisor.h"
 
 #include <dirent.h>
@@ -732,6 +734,20 @@ static void stdio_exit_cb(struct sw_process *p, int64_t status, int signal)
     sw_sched_agent_changed(&s->sched, a);
 }
 
+/* cgroup v2 limits where the machine allows; else a warning, once (rlimits still hold). */
+static void apply_cgroup(struct agent_rt *rt, const struct sw_limits *l, int pid)
+{
+    static int warned;
+    char why[256];
+    if (sw_cgroup_available(why, sizeof why)) {
+        if (sw_cgroup_apply(rt->agent->name, pid, l) == 0)
+            return;
+        snprintf(why, sizeof why, "the cgroup could not be created");
+    }
+    if (!warned++)
+        sw_log_warn("fleet", "msg=\"cgroup limits not applied: rlimits only\" reason=\"%s\"", why);
+}
+
 static int spawn_agent_process(struct agent_rt *rt, const struct sw_template *t,
                                const struct sw_task *task, sw_process_exit_cb exit_cb,
                                sw_process_read_cb read_cb, void *data, struct sw_process **out)
@@ -744,9 +760,25 @@ static int spawn_agent_process(struct agent_rt *rt, const struct sw_template *t,
     if (env == NULL)
         return SW_ENOMEM;
     resolve_workdir(s, t, workdir, sizeof workdir);
-    struct sw_process_options o = {t->argv, env, workdir, 1, 1, 1};
-    int rc = sw_process_spawn(s->loop, &o, exit_cb, read_cb, data, out);
+    struct sw_limits limits = {t->limit_memory, t->limit_cpu, t->limit_open_files,
+                               t->limit_processes};
+    char **argv = NULL;
+    int rc = sw_sandbox_argv((enum sw_sandbox)t->sandbox, &limits, workdir, t->argv, &argv);
+    if (rc) {
+        sw_log_error("fleet", "msg=\"cannot build the agent's command\" agent=%s sandbox=%s "
+                              "error=%s hint=\"the sandbox needs bwrap (Debian: bubblewrap) and "
+                              "limits need prlimit (util-linux)\"",
+                     rt->agent->name, sw_sandbox_name((enum sw_sandbox)t->sandbox),
+                     sw_strerror_code(rc));
+        sw_strv_free(env);
+        return rc;
+    }
+    struct sw_process_options o = {argv, env, workdir, 1, 1, 1};
+    rc = sw_process_spawn(s->loop, &o, exit_cb, read_cb, data, out);
+    sw_argv_free(argv);
     sw_strv_free(env);
+    if (rc == 0 && (limits.cpu > 0 || limits.memory_bytes > 0))
+        apply_cgroup(rt, &limits, sw_process_pid(*out));
     if (rc == 0 && task == NULL) {
         sw_server_forget_token(s, rt->agent);
         sw_token_hash(token, rt->agent->token_hash);

@@ -220,6 +220,55 @@ class SwarmTest(harness.DaemonTestCase):
         self.assertEqual(logs.status, 200)
         self.assertIn("not json", logs.text)
 
+    def test_paranoid_sandbox(self):
+        import shutil
+        import subprocess
+        bwrap = shutil.which("bwrap")
+        if bwrap is None or subprocess.run([bwrap, "--ro-bind", "/", "/", "true"],
+                                           capture_output=True).returncode != 0:
+            self.skipTest("bwrap cannot run here")
+        d = self.start_daemon("--listen", "127.0.0.1:0")
+        port = d.wait_tcp_port()
+        outside = "/var/tmp/swarmd-e2e-escape-%d" % os.getpid()  # on the read-only root
+        probe = ("import socket, sys\n"
+                 "out = []\n"
+                 "try:\n"
+                 "    open(%r, 'w').write('x'); out.append('wrote-outside')\n"
+                 "except OSError:\n"
+                 "    out.append('outside-refused')\n"
+                 "open('inside.txt', 'w').write('ok'); out.append('wrote-inside')\n"
+                 "try:\n"
+                 "    socket.create_connection(('127.0.0.1', %d), timeout=2); out.append('net-open')\n"
+                 "except OSError:\n"
+                 "    out.append('net-refused')\n"
+                 "print(' '.join(out))\n") % (outside, port)
+        status, body = d.call("PUT", "/v1/templates/jail", {
+            "command": [sys.executable, "-c", probe], "mode": "exec", "capabilities": ["jail"],
+            "sandbox": "paranoid", "workdir": os.path.join(d.home, "work"),
+            "limits": {"memory": "1GiB", "open_files": 256}})
+        self.assertIn(status, (200, 201), body)
+        status, body = d.post("/v1/agents", {"name": "jailed", "template": "jail"})
+        self.assertEqual(status, 201, body)
+        task = d.submit("jail", max_attempts=1)
+        status, done = d.get("/v1/tasks/%s?wait_ms=10000" % task["id"], timeout=15)
+        self.assertEqual(done["state"], "succeeded", done)
+        self.assertEqual(done["result"], "outside-refused wrote-inside net-refused")
+        self.assertFalse(os.path.exists(outside))
+        # /tmp is private: the daemon's home (under /tmp here) is not the host's
+        probe2 = "open(%r, 'w').write('x'); print('done')" % os.path.join(d.home, "escaped")
+        d.call("PUT", "/v1/templates/jail2", {"command": [sys.executable, "-c", probe2],
+                                              "mode": "exec", "capabilities": ["jail2"],
+                                              "sandbox": "paranoid",
+                                              "workdir": os.path.join(d.home, "work")})
+        d.post("/v1/agents", {"name": "jailed2", "template": "jail2"})
+        task = d.submit("jail2", max_attempts=1)
+        d.get("/v1/tasks/%s?wait_ms=10000" % task["id"], timeout=15)
+        self.assertFalse(os.path.exists(os.path.join(d.home, "escaped")))
+        self.assertTrue(os.path.exists(os.path.join(d.home, "work", "inside.txt")))
+        # the same port is open outside the sandbox
+        import socket
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
 
 if __name__ == "__main__":
     harness.main()
