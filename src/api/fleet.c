@@ -136,7 +136,7 @@ int sw_fleet_apply_template(struct sw_server *s, const char *name, json_t *spec,
     int rc = sw_template_parse(name, spec, "", &t, err);
     if (rc)
         return rc;
-    *action = old == NULL ? SW_APPLY_CREATED
+    *action = old == NULL                       ? SW_APPLY_CREATED
               : strcmp(old->spec, t->spec) == 0 ? SW_APPLY_UNCHANGED
                                                 : SW_APPLY_UPDATED;
     if (dry_run || *action == SW_APPLY_UNCHANGED) {
@@ -225,7 +225,7 @@ static void start_member(struct sw_server *s, struct sw_agent *a, void *arg)
     struct sw_swarm *sw = arg;
     if (sw->state == SW_SWARM_RUNNING && !sw->stopped && !a->stopped && !sw_agent_running(a) &&
         a->state != SW_AGENT_STARTING && a->state != SW_AGENT_BACKOFF &&
-        a->state != SW_AGENT_STOPPING)
+        a->state != SW_AGENT_STOPPING && !sw_runner_resting(a))
         sw_runner_start_supervised(s, a);
 }
 
@@ -233,6 +233,8 @@ static void stop_member(struct sw_server *s, struct sw_agent *a, void *arg)
 {
     sw_runner_stop(s, a, 0);
 }
+
+static void count_zero_swarms(struct sw_server *s);
 
 /* Brings the swarm's agents to its replicas, then starts the ones that should run. */
 static void reconcile(struct sw_server *s, struct sw_swarm *sw)
@@ -255,6 +257,7 @@ static void reconcile(struct sw_server *s, struct sw_swarm *sw)
         each_managed(s, sw->name, stop_member, NULL);
     else
         each_managed(s, sw->name, start_member, sw);
+    count_zero_swarms(s);
 }
 
 int sw_fleet_load_swarm(struct sw_server *s, const char *name, const char *spec, int stopped)
@@ -302,15 +305,14 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
     struct sw_swarm *sw = NULL, *old = sw_strmap_get(&s->swarms, name);
     if (!sw_name_valid(name))
         return sw_field_fail(err, SW_EBAD_FIELD, "name",
-                             "swarm name \"%s\" is not valid: use [a-z0-9][a-z0-9._-]{0,62}",
-                             name);
+                             "swarm name \"%s\" is not valid: use [a-z0-9][a-z0-9._-]{0,62}", name);
     int rc = sw_swarm_parse(name, spec, &sw, err);
     rc = rc ? rc : check_swarm_refs(s, sw, err);
     if (rc) {
         sw_swarm_free(sw);
         return rc;
     }
-    *action = old == NULL ? SW_APPLY_CREATED
+    *action = old == NULL                        ? SW_APPLY_CREATED
               : strcmp(old->spec, sw->spec) == 0 ? SW_APPLY_UNCHANGED
                                                  : SW_APPLY_UPDATED;
     if (dry_run || *action == SW_APPLY_UNCHANGED) {
@@ -522,6 +524,72 @@ void sw_fleet_agent_exited(struct sw_server *s, struct sw_agent *a, const struct
         sw_runner_schedule_start(s, a, d.delay_ms);
         break;
     }
+}
+
+/* ---- cold start ---- */
+
+static int provides(const struct sw_template *t, const char *capability)
+{
+    for (size_t i = 0; t && i < t->ncapabilities; i++)
+        if (strcmp(t->capabilities[i], capability) == 0)
+            return 1;
+    return 0;
+}
+
+/* A task for capability is queued: if no running agent can take it, start an agent that
+ * rests (idle-stopped), or the first agent of a swarm scaled to zero. */
+static void reconcile(struct sw_server *s, struct sw_swarm *sw);
+
+void sw_fleet_cold_start(struct sw_server *s, const char *capability)
+{
+    size_t pos = 0;
+    void *value;
+    struct sw_agent *resting = NULL;
+    while (sw_map_next(&s->sched.agents, &pos, NULL, &value)) {
+        struct sw_agent *a = value;
+        if (!sw_agent_has_capability(a, capability))
+            continue;
+        if (sw_agent_running(a) || a->state == SW_AGENT_STARTING || a->state == SW_AGENT_BACKOFF)
+            return; /* it will be served */
+        if (resting == NULL && a->kind == SW_AGENT_MANAGED && !a->stopped &&
+            a->state == SW_AGENT_STOPPED && sw_runner_resting(a))
+            resting = a;
+    }
+    if (resting) {
+        sw_log_info("fleet", "msg=\"cold start\" agent=%s capability=%s", resting->name,
+                    capability);
+        sw_runner_start(s, resting);
+        return;
+    }
+    const char *key;
+    pos = 0;
+    while (sw_strmap_next(&s->swarms, &pos, &key, &value)) {
+        struct sw_swarm *sw = value;
+        const struct sw_template *t = sw->inline_template
+                                          ? sw->inline_template
+                                          : sw_strmap_get(&s->templates, sw->template_name);
+        if (sw->has_scale && sw->replicas == 0 && sw->scale_max > 0 &&
+            sw->state == SW_SWARM_RUNNING && !sw->stopped && provides(t, capability)) {
+            sw_log_info("fleet", "msg=\"cold start: scaling up from zero\" swarm=%s capability=%s",
+                        sw->name, capability);
+            sw->replicas = 1;
+            reconcile(s, sw);
+            return;
+        }
+    }
+}
+
+static void count_zero_swarms(struct sw_server *s)
+{
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    int n = 0;
+    while (sw_strmap_next(&s->swarms, &pos, &key, &value)) {
+        struct sw_swarm *sw = value;
+        n += sw->has_scale && sw->replicas == 0;
+    }
+    s->zero_swarms = n;
 }
 
 /* ---- standalone managed agents ---- */

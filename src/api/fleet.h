@@ -61,6 +61,9 @@ const struct sw_template *sw_fleet_agent_template(struct sw_server *s, const str
 /* A managed agent's process exited (not on request): supervise. */
 void sw_fleet_agent_exited(struct sw_server *s, struct sw_agent *a, const struct sw_sup_exit *e,
                            int *fast_exits);
+/* A task for capability was queued: start a resting agent or a swarm at zero if none
+ * running can serve it. */
+void sw_fleet_cold_start(struct sw_server *s, const char *capability);
 /* Where an agent's log file is. */
 void sw_fleet_log_path(struct sw_server *s, const struct sw_agent *a, char *out, size_t size);
 

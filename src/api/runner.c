@@ -5,6 +5,7 @@
  * restart timer and its lease waiter. Exits go to the fleet, which asks the supervisor
  * what to do. */
 #include "runner.h"
+#include "runner_int.h"
 #include "fleet.h"
 #include "server.h"
 #include "core/alloc.h"
@@ -33,59 +34,18 @@
 extern char **environ;
 
 #define LOG_MAX_BYTES (10 << 20)
-#define LOG_KEEP 3
-#define STDERR_TAIL 2048
-
-struct rpc_call {
-    struct rpc_call *next;
-    uint64_t rpc_id;
-    uint64_t task_id;
-    uint64_t lease_id;
-};
-
-struct exec_run {
-    struct exec_run *next;
-    struct agent_rt *rt;
-    struct sw_process *proc;
-    uint64_t task_id, lease_id;
-    struct sw_buf out;
-    char err_tail[STDERR_TAIL];
-    size_t err_len;
-    int cancelled;
-};
-
-struct agent_rt {
-    struct sw_server *server;
-    struct sw_agent *agent;
-    struct sw_process *proc; /* stdio */
-    struct sw_linebuf lines;
-    struct sw_logfile *log;
-    uv_timer_t timer;
-    int timer_init;
-    struct sw_lease_waiter waiter;
-    struct sw_task **wtasks;
-    int wcap;
-    int fast_exits;
-    int then_start;
-    int outdated;
-    int started_once;
-    uint64_t next_rpc_id;
-    struct rpc_call *calls;
-    struct exec_run *runs;
-    int mode;
-};
+#define LOG_KEEP      3
 
 static struct sw_agent *roll_current; /* the agent being rolled (one at a time) */
-static int live_processes;
-
-
-static void arm_waiter(struct agent_rt *rt);
+int sw__live_processes;
 
 /* ---- runtime state ---- */
 
-static void rt_timer_closed(uv_handle_t *h)
+void sw__rt_handle_closed(uv_handle_t *h)
 {
-    sw_free(h->data);
+    struct agent_rt *rt = h->data;
+    if (--rt->closing == 0)
+        sw_free(rt);
 }
 
 static struct agent_rt *rt_get(struct sw_server *s, struct sw_agent *a)
@@ -115,13 +75,13 @@ void sw_runner_forget(struct sw_server *s, struct sw_agent *a)
         sw_sched_unwait(&s->sched, &rt->waiter);
     if (rt->proc) {
         sw_process_close(rt->proc); /* kills the group */
-        live_processes--;
+        sw__live_processes--;
     }
     while (rt->runs) {
         struct exec_run *run = rt->runs;
         rt->runs = run->next;
         sw_process_close(run->proc);
-        live_processes--;
+        sw__live_processes--;
         sw_buf_free(&run->out);
         sw_free(run);
     }
@@ -136,13 +96,21 @@ void sw_runner_forget(struct sw_server *s, struct sw_agent *a)
     sw_logfile_close(rt->log);
     sw_free(rt->wtasks);
     a->runtime = NULL;
+    sw__health_release(rt);
     uv_timer_stop(&rt->timer);
-    uv_close((uv_handle_t *)&rt->timer, rt_timer_closed);
+    rt->closing++;
+    uv_close((uv_handle_t *)&rt->timer, sw__rt_handle_closed);
+}
+
+int sw_runner_resting(const struct sw_agent *a)
+{
+    const struct agent_rt *rt = a->runtime;
+    return rt && rt->idle_stopped;
 }
 
 int sw_runner_active(struct sw_server *s)
 {
-    return live_processes;
+    return sw__live_processes;
 }
 
 /* ---- description, environment, command ---- */
@@ -273,7 +241,7 @@ void sw_fleet_log_path(struct sw_server *s, const struct sw_agent *a, char *out,
     snprintf(out, size, "%s/logs/%s.log", s->cfg.home, a->name);
 }
 
-static void log_line(struct agent_rt *rt, const char *prefix, const char *data, size_t len)
+void sw__rt_log(struct agent_rt *rt, const char *prefix, const char *data, size_t len)
 {
     if (rt->log == NULL)
         return;
@@ -284,230 +252,16 @@ static void log_line(struct agent_rt *rt, const char *prefix, const char *data, 
         sw_logfile_write(rt->log, "\n", 1);
 }
 
-/* ---- JSON-RPC over the stdio pipe ---- */
-
-static void rpc_send(struct agent_rt *rt, json_t *msg)
-{
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    if (text == NULL || rt->proc == NULL) {
-        sw_free(text);
-        return;
-    }
-    size_t len = strlen(text);
-    text[len] = '\n';
-    sw_process_write(rt->proc, text, len + 1);
-    sw_free(text);
-}
-
-static void rpc_error(struct agent_rt *rt, json_t *id, int code, const char *message)
-{
-    rpc_send(rt, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
-                           id ? id : json_null(), "error", "code", code, "message", message));
-}
-
-static void rpc_result(struct agent_rt *rt, json_t *id, json_t *result)
-{
-    if (id == NULL) { /* a notification: no answer */
-        json_decref(result);
-        return;
-    }
-    rpc_send(rt, json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result));
-}
-
-static json_t *task_json(const struct sw_task *t)
-{
-    struct sw_buf buf;
-    sw_buf_init(&buf, (size_t)1 << 30);
-    json_t *j = sw_task_render(t, &buf) == 0 ? json_loadb(buf.data, buf.len, 0, NULL) : NULL;
-    sw_buf_free(&buf);
-    return j;
-}
-
-static struct sw_task *param_task(struct agent_rt *rt, json_t *params)
-{
-    uint64_t id;
-    const char *text = json_string_value(json_object_get(params, "id"));
-    if (text == NULL)
-        text = json_string_value(json_object_get(params, "task_id"));
-    if (text == NULL || sw_id_parse('t', text, &id))
-        return NULL;
-    return sw_sched_task(&rt->server->sched, id);
-}
-
-static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
-{
-    struct sw_server *s = rt->server;
-    const char *cap = json_string_value(json_object_get(params, "capability"));
-    json_t *payload = json_object_get(params, "payload");
-    if (cap == NULL || strlen(cap) > 140) {
-        rpc_error(rt, id, -32602, "task.submit needs params.capability (a capability name)");
-        return;
-    }
-    const char *key = json_string_value(json_object_get(params, "idempotency_key"));
-    struct sw_task *t = key ? sw_sched_task_by_key(&s->sched, key) : NULL;
-    if (t) {
-        rpc_result(rt, id, task_json(t));
-        return;
-    }
-    t = sw_task_new();
-    char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    int64_t now = sw_server_now(s);
-    if (t == NULL || sw_task_set_str(&t->capability, cap) || sw_task_set_str(&t->payload, text ? text : "null") ||
-        sw_task_set_str(&t->idempotency_key, key)) {
-        sw_task_free(t);
-        sw_free(text);
-        rpc_error(rt, id, -32603, "out of memory");
-        return;
-    }
-    sw_free(text);
-    json_t *v;
-    t->priority = json_integer_value(json_object_get(params, "priority"));
-    t->timeout_ms = json_integer_value(json_object_get(params, "timeout_ms"));
-    t->max_attempts = (v = json_object_get(params, "max_attempts")) && json_integer_value(v) > 0
-                          ? (int)json_integer_value(v)
-                          : s->cfg.sched.default_max_attempts;
-    t->backoff = s->cfg.sched.default_backoff;
-    t->run_at = now + json_integer_value(json_object_get(params, "delay_ms"));
-    if (rt->agent->swarm)
-        sw_task_set_str(&t->swarm, rt->agent->swarm);
-    struct sw_task *created = t;
-    if (sw_sched_submit(&s->sched, t, now)) {
-        rpc_error(rt, id, -32603, "the task could not be created");
-        return;
-    }
-    rpc_result(rt, id, task_json(created));
-}
-
-static void rpc_request(struct agent_rt *rt, json_t *id, const char *method, json_t *params)
-{
-    struct sw_server *s = rt->server;
-    if (strcmp(method, "task.submit") == 0) {
-        rpc_task_submit(rt, id, params);
-    } else if (strcmp(method, "task.get") == 0) {
-        struct sw_task *t = param_task(rt, params);
-        if (t)
-            rpc_result(rt, id, task_json(t));
-        else
-            rpc_error(rt, id, -32602, "no such task (params.id)");
-    } else if (strcmp(method, "task.progress") == 0) {
-        struct sw_task *t = param_task(rt, params);
-        json_t *progress = json_object_get(params, "progress");
-        char *text = progress ? json_dumps(progress, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        int rc = t && text ? sw_sched_progress(&s->sched, t, rt->agent, t->lease_id, text,
-                                               sw_server_now(s))
-                           : SW_EINVAL;
-        sw_free(text);
-        if (rc)
-            rpc_error(rt, id, -32602, "task.progress needs params.id of a task this agent runs "
-                                      "and params.progress");
-        else
-            rpc_result(rt, id, json_true());
-    } else if (strcmp(method, "log") == 0) {
-        const char *message = json_string_value(json_object_get(params, "message"));
-        if (message)
-            log_line(rt, "log: ", message, strlen(message));
-        rpc_result(rt, id, json_true());
-    } else if (strcmp(method, "ping") == 0) {
-        rpc_result(rt, id, json_string("pong"));
-    } else {
-        rpc_error(rt, id, -32601, "method not found");
-    }
-}
-
-static struct rpc_call *take_call(struct agent_rt *rt, uint64_t rpc_id)
-{
-    for (struct rpc_call **p = &rt->calls; *p; p = &(*p)->next) {
-        if ((*p)->rpc_id == rpc_id) {
-            struct rpc_call *c = *p;
-            *p = c->next;
-            return c;
-        }
-    }
-    return NULL;
-}
-
-/* error: {"code", "message", "data"}: recorded as {"code": "agent_error"...}. */
-static char *task_error_text(json_t *error, int *retry)
-{
-    const char *message = json_string_value(json_object_get(error, "message"));
-    json_t *data = json_object_get(error, "data");
-    *retry = !(json_is_object(data) && json_is_false(json_object_get(data, "retry")));
-    json_t *e = json_pack("{s:s, s:s, s:I}", "code", "agent_error", "message",
-                          message ? message : "the agent reported an error", "rpc_code",
-                          (json_int_t)json_integer_value(json_object_get(error, "code")));
-    if (data)
-        json_object_set(e, "details", data);
-    char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(e);
-    return text;
-}
-
-static void rpc_response(struct agent_rt *rt, json_t *msg)
-{
-    struct sw_server *s = rt->server;
-    json_t *id = json_object_get(msg, "id");
-    struct rpc_call *c = json_is_integer(id) ? take_call(rt, (uint64_t)json_integer_value(id)) : NULL;
-    if (c == NULL)
-        return; /* an answer to a cancelled call, or garbage: nothing to do */
-    struct sw_task *t = sw_sched_task(&s->sched, c->task_id);
-    json_t *result = json_object_get(msg, "result"), *error = json_object_get(msg, "error");
-    if (t && error) {
-        int retry;
-        char *text = task_error_text(error, &retry);
-        sw_sched_fail(&s->sched, t, rt->agent, c->lease_id, text, retry, sw_server_now(s));
-        sw_free(text);
-    } else if (t) {
-        char *text = json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-        sw_sched_complete(&s->sched, t, rt->agent, c->lease_id, text, sw_server_now(s));
-        sw_free(text);
-    }
-    sw_free(c);
-    arm_waiter(rt);
-}
-
-static void on_stdout_line(void *arg, const char *line, size_t len, int too_long)
-{
-    struct agent_rt *rt = arg;
-    if (too_long) {
-        sw_log_warn("fleet", "msg=\"agent line too long, dropped\" agent=%s max=%zu",
-                    rt->agent->name, (size_t)rt->server->cfg.max_payload + 65536);
-        rpc_error(rt, NULL, -32700, "parse error: line too long");
-        return;
-    }
-    json_error_t jerr;
-    json_t *msg = json_loadb(line, len, 0, &jerr);
-    if (msg == NULL || !json_is_object(msg)) {
-        log_line(rt, "stdout (not JSON-RPC): ", line, len);
-        if (len > 0)
-            rpc_error(rt, NULL, msg ? -32600 : -32700,
-                      msg ? "invalid request: not a JSON object" : "parse error");
-        json_decref(msg);
-        return;
-    }
-    const char *method = json_string_value(json_object_get(msg, "method"));
-    json_t *params = json_object_get(msg, "params");
-    if (method)
-        rpc_request(rt, json_object_get(msg, "id"), method, params ? params : json_object());
-    else if (json_object_get(msg, "result") || json_object_get(msg, "error"))
-        rpc_response(rt, msg);
-    else
-        rpc_error(rt, json_object_get(msg, "id"), -32600, "invalid request");
-    json_decref(msg);
-}
-
 /* ---- delivering tasks ---- */
-
-static void exec_start(struct agent_rt *rt, struct sw_task *t);
 
 static void deliver(struct agent_rt *rt, struct sw_task *t)
 {
     if (rt->mode == SW_MODE_EXEC) {
-        exec_start(rt, t);
+        sw__exec_start(rt, t);
         return;
     }
     struct rpc_call *c = sw_calloc(1, sizeof *c);
-    json_t *params = task_json(t);
+    json_t *params = sw__task_json(t);
     if (c == NULL || params == NULL || rt->proc == NULL) {
         sw_free(c);
         json_decref(params);
@@ -518,8 +272,8 @@ static void deliver(struct agent_rt *rt, struct sw_task *t)
     c->lease_id = t->lease_id;
     c->next = rt->calls;
     rt->calls = c;
-    rpc_send(rt, json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
-                           (json_int_t)c->rpc_id, "method", "task.run", "params", params));
+    sw__rpc_send(rt, json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
+                               (json_int_t)c->rpc_id, "method", "task.run", "params", params));
 }
 
 static void waiter_ready_cb(struct sw_lease_waiter *w)
@@ -527,11 +281,11 @@ static void waiter_ready_cb(struct sw_lease_waiter *w)
     struct agent_rt *rt = w->data;
     for (int i = 0; i < w->ntasks; i++)
         deliver(rt, w->tasks[i]);
-    arm_waiter(rt);
+    sw__rt_arm_waiter(rt);
 }
 
 /* Asks the scheduler for as many tasks as the agent has free slots. */
-static void arm_waiter(struct agent_rt *rt)
+void sw__rt_arm_waiter(struct agent_rt *rt)
 {
     struct sw_server *s = rt->server;
     struct sw_agent *a = rt->agent;
@@ -556,139 +310,19 @@ static void arm_waiter(struct agent_rt *rt)
     s->sched.work_pending = 1; /* let the next dispatch look at the queues for it */
 }
 
-/* ---- exec mode: one process per task ---- */
-
-static void exec_finish(struct exec_run *run, int64_t status, int signal)
-{
-    struct agent_rt *rt = run->rt;
-    struct sw_server *s = rt->server;
-    struct sw_task *t = sw_sched_task(&s->sched, run->task_id);
-    int64_t now = sw_server_now(s);
-    if (t && !run->cancelled && status == 0) {
-        json_t *parsed = run->out.len ? json_loadb(run->out.data, run->out.len, JSON_DECODE_ANY, NULL) : NULL;
-        char *text;
-        if (parsed) {
-            text = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
-        } else {
-            size_t len = run->out.len;
-            while (len && (run->out.data[len - 1] == '\n' || run->out.data[len - 1] == '\r'))
-                len--;
-            json_t *str = json_stringn_nocheck(run->out.data ? run->out.data : "", len);
-            text = json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY);
-            json_decref(str);
-        }
-        json_decref(parsed);
-        sw_sched_complete(&s->sched, t, rt->agent, run->lease_id, text, now);
-        sw_free(text);
-    } else if (t && !run->cancelled) {
-        char code[32];
-        if (signal)
-            snprintf(code, sizeof code, "signal_%d", signal);
-        else
-            snprintf(code, sizeof code, "exit_%lld", (long long)status);
-        json_t *e = json_pack("{s:s, s:s%}", "code", code, "message", run->err_tail, run->err_len);
-        char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(e);
-        sw_sched_fail(&s->sched, t, rt->agent, run->lease_id, text, 1, now);
-        sw_free(text);
-    }
-}
-
-static void exec_remove(struct exec_run *run)
-{
-    struct agent_rt *rt = run->rt;
-    for (struct exec_run **p = &rt->runs; *p; p = &(*p)->next)
-        if (*p == run) {
-            *p = run->next;
-            break;
-        }
-    sw_process_close(run->proc);
-    live_processes--;
-    sw_buf_free(&run->out);
-    sw_free(run);
-}
-
-static void exec_exit_cb(struct sw_process *p, int64_t status, int signal)
-{
-    struct exec_run *run = sw_process_data(p);
-    struct agent_rt *rt = run->rt;
-    exec_finish(run, status, signal);
-    exec_remove(run);
-    arm_waiter(rt);
-}
-
-static void exec_read_cb(struct sw_process *p, int stream, const char *data, size_t len)
-{
-    struct exec_run *run = sw_process_data(p);
-    if (len == 0)
-        return;
-    log_line(run->rt, NULL, data, len);
-    if (stream == 1) {
-        if (sw_buf_append(&run->out, data, len) == SW_ETOO_LARGE && !run->cancelled)
-            sw_log_warn("fleet", "msg=\"exec output past the payload limit\" agent=%s",
-                        run->rt->agent->name);
-        return;
-    }
-    /* keep the last STDERR_TAIL bytes of stderr for the error message */
-    if (len >= STDERR_TAIL) {
-        memcpy(run->err_tail, data + len - STDERR_TAIL + 1, STDERR_TAIL - 1);
-        run->err_len = STDERR_TAIL - 1;
-    } else {
-        size_t keep = run->err_len + len < STDERR_TAIL ? run->err_len : STDERR_TAIL - 1 - len;
-        memmove(run->err_tail, run->err_tail + run->err_len - keep, keep);
-        memcpy(run->err_tail + keep, data, len);
-        run->err_len = keep + len;
-    }
-    run->err_tail[run->err_len] = '\0';
-}
-
-static int spawn_agent_process(struct agent_rt *rt, const struct sw_template *t,
-                               const struct sw_task *task, sw_process_exit_cb exit_cb,
-                               sw_process_read_cb read_cb, void *data, struct sw_process **out);
-
-static void exec_start(struct agent_rt *rt, struct sw_task *t)
-{
-    struct sw_server *s = rt->server;
-    const struct sw_template *tpl = sw_fleet_agent_template(s, rt->agent);
-    struct exec_run *run = sw_calloc(1, sizeof *run);
-    if (run == NULL || tpl == NULL) {
-        sw_free(run);
-        return;
-    }
-    run->rt = rt;
-    run->task_id = t->id;
-    run->lease_id = t->lease_id;
-    sw_buf_init(&run->out, (size_t)s->cfg.max_payload);
-    int rc = spawn_agent_process(rt, tpl, t, exec_exit_cb, exec_read_cb, run, &run->proc);
-    if (rc) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "{\"code\":\"spawn_failed\",\"message\":\"cannot start %s: %s\"}",
-                 tpl->argv[0], sw_strerror(rc));
-        sw_sched_fail(&s->sched, t, rt->agent, t->lease_id, msg, 1, sw_server_now(s));
-        sw_buf_free(&run->out);
-        sw_free(run);
-        return;
-    }
-    live_processes++;
-    run->next = rt->runs;
-    rt->runs = run;
-    sw_process_write(run->proc, t->payload, strlen(t->payload));
-    sw_process_close_stdin(run->proc);
-}
-
 /* ---- stdio mode: the long-lived process ---- */
 
 static void stdio_read_cb(struct sw_process *p, int stream, const char *data, size_t len)
 {
     struct agent_rt *rt = sw_process_data(p);
     if (stream == 2) {
-        log_line(rt, NULL, data, len);
+        sw__rt_log(rt, NULL, data, len);
         return;
     }
     if (len == 0)
-        sw_linebuf_finish(&rt->lines, on_stdout_line, rt);
+        sw_linebuf_finish(&rt->lines, sw__rpc_on_line, rt);
     else
-        sw_linebuf_feed(&rt->lines, data, len, on_stdout_line, rt);
+        sw_linebuf_feed(&rt->lines, data, len, sw__rpc_on_line, rt);
 }
 
 static void stdio_exit_cb(struct sw_process *p, int64_t status, int signal)
@@ -698,7 +332,7 @@ static void stdio_exit_cb(struct sw_process *p, int64_t status, int signal)
     struct sw_agent *a = rt->agent;
     int64_t now = sw_server_now(s);
     sw_process_close(p);
-    live_processes--;
+    sw__live_processes--;
     rt->proc = NULL;
     a->pid = 0;
     a->has_exit = 1;
@@ -712,6 +346,7 @@ static void stdio_exit_cb(struct sw_process *p, int64_t status, int signal)
     }
     sw_linebuf_free(&rt->lines);
     sw_linebuf_init(&rt->lines, (size_t)s->cfg.max_payload + 65536);
+    sw__health_end(rt);
     if (rt->waiter.linked)
         sw_sched_unwait(&s->sched, &rt->waiter);
     char error[160];
@@ -748,9 +383,9 @@ static void apply_cgroup(struct agent_rt *rt, const struct sw_limits *l, int pid
         sw_log_warn("fleet", "msg=\"cgroup limits not applied: rlimits only\" reason=\"%s\"", why);
 }
 
-static int spawn_agent_process(struct agent_rt *rt, const struct sw_template *t,
-                               const struct sw_task *task, sw_process_exit_cb exit_cb,
-                               sw_process_read_cb read_cb, void *data, struct sw_process **out)
+int sw__rt_spawn(struct agent_rt *rt, const struct sw_template *t, const struct sw_task *task,
+                 sw_process_exit_cb exit_cb, sw_process_read_cb read_cb, void *data,
+                 struct sw_process **out)
 {
     struct sw_server *s = rt->server;
     char token[70], workdir[4096];
@@ -765,9 +400,10 @@ static int spawn_agent_process(struct agent_rt *rt, const struct sw_template *t,
     char **argv = NULL;
     int rc = sw_sandbox_argv((enum sw_sandbox)t->sandbox, &limits, workdir, t->argv, &argv);
     if (rc) {
-        sw_log_error("fleet", "msg=\"cannot build the agent's command\" agent=%s sandbox=%s "
-                              "error=%s hint=\"the sandbox needs bwrap (Debian: bubblewrap) and "
-                              "limits need prlimit (util-linux)\"",
+        sw_log_error("fleet",
+                     "msg=\"cannot build the agent's command\" agent=%s sandbox=%s "
+                     "error=%s hint=\"the sandbox needs bwrap (Debian: bubblewrap) and "
+                     "limits need prlimit (util-linux)\"",
                      rt->agent->name, sw_sandbox_name((enum sw_sandbox)t->sandbox),
                      sw_strerror_code(rc));
         sw_strv_free(env);
@@ -832,12 +468,12 @@ void sw_runner_start(struct sw_server *s, struct sw_agent *a)
         a->restarts++;
     rt->started_once = 1;
     if (t->mode == SW_MODE_STDIO) {
-        int rc = spawn_agent_process(rt, t, NULL, stdio_exit_cb, stdio_read_cb, rt, &rt->proc);
+        int rc = sw__rt_spawn(rt, t, NULL, stdio_exit_cb, stdio_read_cb, rt, &rt->proc);
         if (rc) {
             start_failed(rt, rc);
             return;
         }
-        live_processes++;
+        sw__live_processes++;
         a->pid = sw_process_pid(rt->proc);
     } else {
         char token[70];
@@ -852,7 +488,12 @@ void sw_runner_start(struct sw_server *s, struct sw_agent *a)
     sw_log_info("fleet", "msg=\"agent started\" agent=%s pid=%d mode=%s", a->name, a->pid,
                 t->mode == SW_MODE_STDIO ? "stdio" : "exec");
     sw_sched_agent_up(&s->sched, a, a->started_at);
-    arm_waiter(rt);
+    if (rt->idle_stopped) {
+        rt->idle_stopped = 0;
+        s->cold_candidates--;
+    }
+    sw__health_begin(rt);
+    sw__rt_arm_waiter(rt);
 }
 
 void sw_runner_schedule_start(struct sw_server *s, struct sw_agent *a, int64_t delay_ms)
@@ -878,8 +519,8 @@ void sw_runner_start_supervised(struct sw_server *s, struct sw_agent *a)
         return;
     }
     int64_t delay = sw_backoff_delay_ms(&t->backoff, rt->fast_exits, sw_sched_random(&s->sched));
-    sw_runner_schedule_start(s, a, delay < SW_SUP_MIN_LOOP_DELAY_MS ? SW_SUP_MIN_LOOP_DELAY_MS
-                                                                     : delay);
+    sw_runner_schedule_start(s, a,
+                             delay < SW_SUP_MIN_LOOP_DELAY_MS ? SW_SUP_MIN_LOOP_DELAY_MS : delay);
 }
 
 void sw_runner_stop(struct sw_server *s, struct sw_agent *a, int then_start)
@@ -893,6 +534,7 @@ void sw_runner_stop(struct sw_server *s, struct sw_agent *a, int then_start)
         return;
     }
     uv_timer_stop(&rt->timer);
+    sw__health_end(rt);
     if (rt->waiter.linked)
         sw_sched_unwait(&s->sched, &rt->waiter);
     int64_t grace = t ? t->stop_grace_ms : 10000;
@@ -959,23 +601,6 @@ void sw_runner_roll_cb(struct sw_server *s, struct sw_agent *a, void *arg)
 
 /* ---- orphans ---- */
 
-static int owns_pid(struct sw_server *s, int pid)
-{
-    size_t pos = 0;
-    void *value;
-    while (sw_map_next(&s->sched.agents, &pos, NULL, &value)) {
-        struct agent_rt *rt = ((struct sw_agent *)value)->runtime;
-        if (rt == NULL)
-            continue;
-        if (rt->proc && sw_process_pid(rt->proc) == pid)
-            return 1;
-        for (struct exec_run *run = rt->runs; run; run = run->next)
-            if (sw_process_pid(run->proc) == pid)
-                return 1;
-    }
-    return 0;
-}
-
 /* swarmd is a child subreaper: the orphaned grandchildren of agents become its children.
  * libuv reaps the processes it spawned; the others are reaped here, from /proc. */
 void sw_runner_reap_orphans(struct sw_server *s)
@@ -995,14 +620,12 @@ void sw_runner_reap_orphans(struct sw_server *s)
         fclose(f);
         line[n] = '\0';
         char *close_paren = strrchr(line, ')'), state;
-        int ppid, pgrp, session;
-        if (close_paren == NULL ||
-            sscanf(close_paren + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
+        int ppid;
+        if (close_paren == NULL || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2)
             continue;
         int pid = atoi(e->d_name);
-        /* The processes swarmd spawns lead their own session (setsid) and libuv reaps
-         * them; an orphan reparented here does not lead one. */
-        if (ppid == self && state == 'Z' && session != pid && !owns_pid(s, pid))
+        /* libuv reaps the processes it spawned (and still owes their exit to us) */
+        if (ppid == self && state == 'Z' && !sw_process_loop_has_pid(s->loop, pid))
             waitpid(pid, NULL, WNOHANG);
     }
     if (proc)
@@ -1039,13 +662,13 @@ static void deliver_cancels(struct sw_server *s, struct sw_agent *a)
         }
         char id[SW_ID_STRLEN];
         sw_id_format('t', c->task_id, id);
-        rpc_send(rt, json_pack("{s:s, s:s, s:{s:s}}", "jsonrpc", "2.0", "method", "task.cancel",
-                               "params", "id", id));
+        sw__rpc_send(rt, json_pack("{s:s, s:s, s:{s:s}}", "jsonrpc", "2.0", "method", "task.cancel",
+                                   "params", "id", id));
         *p = c->next;
         sw_free(c);
     }
     sw_sched_cancel_told(a);
-    arm_waiter(rt);
+    sw__rt_arm_waiter(rt);
 }
 
 void sw_runner_deliver_cancels(struct sw_server *s)

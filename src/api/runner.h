@@ -30,6 +30,8 @@ void sw_runner_roll(struct sw_server *s, struct sw_agent *a);
 void sw_runner_roll_cb(struct sw_server *s, struct sw_agent *a, void *arg);
 /* The agent is being removed: kill its processes and free its runtime state. */
 void sw_runner_forget(struct sw_server *s, struct sw_agent *a);
+/* 1 if the agent was stopped for being idle (a task for it starts it again). */
+int sw_runner_resting(const struct sw_agent *a);
 /* Managed processes still alive. */
 int sw_runner_active(struct sw_server *s);
 /* Reaps exited orphans (the daemon is a subreaper) that libuv does not know of. */

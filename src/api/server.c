@@ -65,6 +65,9 @@ static void hook_task_event(void *ctx, struct sw_task *t, enum sw_task_event ev)
     sw_metrics_task_event(&s->metrics, t, ev);
     if (sw_task_state_terminal(t->state))
         wake_task_waiters(s, t->id);
+    else if (t->state == SW_TASK_QUEUED && (s->cold_candidates > 0 || s->zero_swarms > 0) &&
+             (ev == SW_TASK_EV_SUBMITTED || ev == SW_TASK_EV_PROMOTED || ev == SW_TASK_EV_RETRIED))
+        sw_fleet_cold_start(s, t->capability);
 }
 
 static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event ev)
@@ -130,8 +133,8 @@ static void commit_flush(struct sw_server *s)
     sw_committer_submit(s->committer, b);
 }
 
-int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name,
-                           const char *spec, int stopped)
+int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name, const char *spec,
+                           int stopped)
 {
     if (s->spec_ops == NULL && (s->spec_ops = sw_store_batch_new(s->open_seq)) == NULL)
         return SW_ENOMEM;
@@ -512,9 +515,9 @@ static void finish_stop(struct sw_server *s)
     sw_committer_stop(s->committer);
     s->committer = NULL;
     uv_handle_t *handles[] = {(uv_handle_t *)&s->commit_async, (uv_handle_t *)&s->tick_timer,
-                              (uv_handle_t *)&s->prepare, (uv_handle_t *)&s->shutdown_timer,
-                              (uv_handle_t *)&s->sig_term, (uv_handle_t *)&s->sig_int,
-                              (uv_handle_t *)&s->sig_hup, (uv_handle_t *)&s->sig_chld};
+                              (uv_handle_t *)&s->prepare,      (uv_handle_t *)&s->shutdown_timer,
+                              (uv_handle_t *)&s->sig_term,     (uv_handle_t *)&s->sig_int,
+                              (uv_handle_t *)&s->sig_hup,      (uv_handle_t *)&s->sig_chld};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
         close_handle(handles[i]);
     sw_log_info("daemon", "msg=\"stopped\"");

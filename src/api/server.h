@@ -57,9 +57,11 @@ struct sw_server {
     struct sw_strmap swarms;    /* name -> struct sw_swarm */
     char *workdir;              /* the daemon's working directory at start */
     char *socket_url;           /* "unix:<socket>", given to managed agents */
+    int cold_candidates;        /* idle-stopped agents */
+    int zero_swarms;            /* swarms scaled to zero */
 
-    struct sw_map task_waiters;  /* task id -> first waiting request (GET ?wait_ms) */
-    struct sw_map agent_tokens;  /* first 8 bytes of token hash -> agent */
+    struct sw_map task_waiters; /* task id -> first waiting request (GET ?wait_ms) */
+    struct sw_map agent_tokens; /* first 8 bytes of token hash -> agent */
 
     uv_async_t commit_async;
     uv_timer_t tick_timer;
@@ -94,8 +96,8 @@ int sw_server_task_live(struct sw_server *s, uint64_t id, struct sw_task **out);
 void sw_server_wait_task(struct sw_server *s, struct sw_request *req, uint64_t id);
 void sw_server_unwait_task(struct sw_server *s, struct sw_request *req);
 /* Queues a template or swarm change (spec NULL = deleted) in the open commit batch. */
-int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name,
-                           const char *spec, int stopped);
+int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name, const char *spec,
+                           int stopped);
 /* Agent tokens. */
 int sw_server_add_token(struct sw_server *s, struct sw_agent *a);
 struct sw_agent *sw_server_agent_by_token(struct sw_server *s, const char *token);

@@ -51,8 +51,9 @@ void sw_api_template_put(struct sw_request *req)
     }
     struct sw_buf body;
     sw_buf_init(&body, 1 << 24);
-    sw_buf_appendf(&body, "{\"action\":\"%s\",\"dry_run\":%s,\"template\":",
-                   sw_apply_action_names[action], dry_run(req) ? "true" : "false");
+    sw_buf_appendf(&body,
+                   "{\"action\":\"%s\",\"dry_run\":%s,\"template\":", sw_apply_action_names[action],
+                   dry_run(req) ? "true" : "false");
     struct sw_template *t = sw_strmap_get(&s->templates, req->params[0]);
     if (t)
         render_template(t, &body);
@@ -140,24 +141,28 @@ static int render_swarm(struct sw_server *s, const struct sw_swarm *sw, struct s
     int rc = sw_buf_appendstr(out, "{\"name\":");
     rc = rc ? rc : sw_json_append_string(out, sw->name);
     rc = rc ? rc : sw_buf_appendstr(out, ",\"parent\":");
-    rc = rc ? rc : (sw->parent ? sw_json_append_string(out, sw->parent) : sw_buf_appendstr(out, "null"));
-    rc = rc ? rc : sw_buf_appendstr(out, ",\"template\":");
-    rc = rc ? rc : (sw->template_name ? sw_json_append_string(out, sw->template_name)
-                                      : sw_buf_appendstr(out, "null"));
     rc = rc ? rc
-            : sw_buf_appendf(out,
-                             ",\"state\":\"%s\",\"desired\":\"%s\",\"replicas\":%lld,"
-                             "\"strategy\":\"%s\",\"topology\":\"%s\",\"intensity\":{\"restarts\":%lld,"
-                             "\"period_ms\":%lld},\"restarts\":%llu,\"agents\":{\"total\":%d,"
-                             "\"ready\":%d,\"busy\":%d,\"starting\":%d,\"backoff\":%d,\"stopped\":%d,"
-                             "\"failed\":%d},\"failure\":",
-                             sw_swarm_state_names[sw->state], sw->stopped ? "stopped" : "running",
-                             (long long)sw->replicas, sw_strategy_names[sw->strategy],
-                             sw->topology ? "mesh" : "hierarchical",
-                             (long long)sw->intensity_restarts, (long long)sw->intensity_period_ms,
-                             (unsigned long long)sw->total_restarts, c.total, c.ready, c.busy,
-                             c.starting, c.backoff, c.stopped, c.failed);
-    rc = rc ? rc : (sw->failure[0] ? sw_json_append_string(out, sw->failure) : sw_buf_appendstr(out, "null"));
+            : (sw->parent ? sw_json_append_string(out, sw->parent) : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc : sw_buf_appendstr(out, ",\"template\":");
+    rc = rc ? rc
+            : (sw->template_name ? sw_json_append_string(out, sw->template_name)
+                                 : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc
+            : sw_buf_appendf(
+                  out,
+                  ",\"state\":\"%s\",\"desired\":\"%s\",\"replicas\":%lld,"
+                  "\"strategy\":\"%s\",\"topology\":\"%s\",\"intensity\":{\"restarts\":%lld,"
+                  "\"period_ms\":%lld},\"restarts\":%llu,\"agents\":{\"total\":%d,"
+                  "\"ready\":%d,\"busy\":%d,\"starting\":%d,\"backoff\":%d,\"stopped\":%d,"
+                  "\"failed\":%d},\"failure\":",
+                  sw_swarm_state_names[sw->state], sw->stopped ? "stopped" : "running",
+                  (long long)sw->replicas, sw_strategy_names[sw->strategy],
+                  sw->topology ? "mesh" : "hierarchical", (long long)sw->intensity_restarts,
+                  (long long)sw->intensity_period_ms, (unsigned long long)sw->total_restarts,
+                  c.total, c.ready, c.busy, c.starting, c.backoff, c.stopped, c.failed);
+    rc = rc ? rc
+            : (sw->failure[0] ? sw_json_append_string(out, sw->failure)
+                              : sw_buf_appendstr(out, "null"));
     rc = rc ? rc : sw_buf_appendstr(out, ",\"spec\":");
     rc = rc ? rc : sw_buf_appendstr(out, sw->spec);
     return rc ? rc : sw_buf_append(out, "}", 1);
@@ -179,8 +184,9 @@ void sw_api_swarm_put(struct sw_request *req)
     }
     struct sw_buf body;
     sw_buf_init(&body, 1 << 24);
-    sw_buf_appendf(&body, "{\"action\":\"%s\",\"dry_run\":%s,\"swarm\":",
-                   sw_apply_action_names[action], dry_run(req) ? "true" : "false");
+    sw_buf_appendf(&body,
+                   "{\"action\":\"%s\",\"dry_run\":%s,\"swarm\":", sw_apply_action_names[action],
+                   dry_run(req) ? "true" : "false");
     struct sw_swarm *sw = sw_strmap_get(&s->swarms, req->params[0]);
     if (sw)
         render_swarm(s, sw, &body);
@@ -342,7 +348,8 @@ static struct sw_agent *path_managed(struct sw_request *req)
     return NULL;
 }
 
-static void agent_action(struct sw_request *req, int (*action)(struct sw_server *, struct sw_agent *))
+static void agent_action(struct sw_request *req,
+                         int (*action)(struct sw_server *, struct sw_agent *))
 {
     struct sw_agent *a = path_managed(req);
     if (a == NULL)

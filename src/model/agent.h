@@ -52,10 +52,10 @@ struct sw_agent {
     int64_t created_at;   /* wall ms */
     int64_t last_seen_at; /* wall ms of its last call */
 
-    int running;                /* leases held */
-    int waiting;                /* lease long-polls open (the agent is alive) */
-    struct sw_task *leases;     /* list through task->agent_next */
-    uint64_t *cancelled;        /* owned: ids of its cancelled tasks not yet told */
+    int running;            /* leases held */
+    int waiting;            /* lease long-polls open (the agent is alive) */
+    struct sw_task *leases; /* list through task->agent_next */
+    uint64_t *cancelled;    /* owned: ids of its cancelled tasks not yet told */
     size_t ncancelled, cancelled_cap;
     uint64_t total_completed, total_failed;
 

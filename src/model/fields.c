@@ -23,7 +23,8 @@ int sw_field_fail(struct sw_field_error *err, int rc, const char *field, const c
 int sw_name_valid(const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > 63 || !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])))
+    if (len == 0 || len > 63 ||
+        !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])))
         return 0;
     for (const char *p = name; *p; p++)
         if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("._-", *p)))
@@ -90,14 +91,14 @@ int sw_field_get_number(json_t *obj, const char *key, double min, double max, do
     if (v == NULL)
         return 0;
     if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max)
-        return sw_field_fail(err, SW_EBAD_FIELD, key, "%s must be a number from %g to %g", key,
-                             min, max);
+        return sw_field_fail(err, SW_EBAD_FIELD, key, "%s must be a number from %g to %g", key, min,
+                             max);
     *out = json_number_value(v);
     return 0;
 }
 
-int sw_field_get_duration(json_t *obj, const char *key, int64_t min, int64_t max,
-                          int64_t *out_ms, struct sw_field_error *err)
+int sw_field_get_duration(json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out_ms,
+                          struct sw_field_error *err)
 {
     json_t *v = present(obj, key);
     int64_t ms = -1;
@@ -193,8 +194,8 @@ char **sw_strv_dup(char *const *v)
     return copy;
 }
 
-int sw_field_get_strv(json_t *obj, const char *key, size_t max_items, size_t max_len,
-                      char ***out, size_t *n, struct sw_field_error *err)
+int sw_field_get_strv(json_t *obj, const char *key, size_t max_items, size_t max_len, char ***out,
+                      size_t *n, struct sw_field_error *err)
 {
     json_t *v = present(obj, key);
     if (v == NULL)

@@ -24,8 +24,8 @@ int sw_field_get_int(json_t *obj, const char *key, int64_t min, int64_t max, int
                      struct sw_field_error *err);
 int sw_field_get_number(json_t *obj, const char *key, double min, double max, double *out,
                         struct sw_field_error *err);
-int sw_field_get_duration(json_t *obj, const char *key, int64_t min, int64_t max,
-                          int64_t *out_ms, struct sw_field_error *err);
+int sw_field_get_duration(json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out_ms,
+                          struct sw_field_error *err);
 int sw_field_get_size(json_t *obj, const char *key, int64_t max, int64_t *out,
                       struct sw_field_error *err);
 /* index of value in choices ("a|b|c"); absent keeps *out. */
@@ -34,8 +34,8 @@ int sw_field_get_enum(json_t *obj, const char *key, const char *choices, int *ou
 int sw_field_get_bool(json_t *obj, const char *key, int *out, struct sw_field_error *err);
 /* A list of strings (new NULL-terminated array of new strings; caller frees with
  * sw_strv_free). */
-int sw_field_get_strv(json_t *obj, const char *key, size_t max_items, size_t max_len,
-                      char ***out, size_t *n, struct sw_field_error *err);
+int sw_field_get_strv(json_t *obj, const char *key, size_t max_items, size_t max_len, char ***out,
+                      size_t *n, struct sw_field_error *err);
 /* A map of string values, as "K=V" strings (env) or compact JSON text (labels). */
 int sw_field_get_env(json_t *obj, const char *key, char ***out, size_t *n,
                      struct sw_field_error *err);

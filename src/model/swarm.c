@@ -10,9 +10,8 @@ const char *const sw_swarm_state_names[SW_SWARM_NSTATES] = {"running", "stopped"
 const char *const sw_strategy_names[3] = {"one_for_one", "one_for_all", "rest_for_one"};
 
 static const char *const swarm_fields[] = {
-    "name",     "parent",   "template", "replicas", "scale",  "strategy", "intensity",
-    "topology", "queen",    "labels",   "routing",  "budget", "max_queue", "isolated",
-    "delegation", NULL,
+    "name",  "parent", "template", "replicas", "scale",     "strategy", "intensity",  "topology",
+    "queen", "labels", "routing",  "budget",   "max_queue", "isolated", "delegation", NULL,
 };
 
 void sw_swarm_free(struct sw_swarm *s)
@@ -50,8 +49,8 @@ static int parse_template_ref(json_t *spec, struct sw_swarm *s, struct sw_field_
 
 static int parse_scale(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
 {
-    static const char *const fields[] = {"min", "max", "target_queue_per_agent",
-                                         "scale_up_after", "scale_down_after", NULL};
+    static const char *const fields[] = {
+        "min", "max", "target_queue_per_agent", "scale_up_after", "scale_down_after", NULL};
     json_t *v = json_object_get(spec, "scale");
     if (v == NULL || json_is_null(v))
         return 0;
@@ -82,7 +81,8 @@ static int parse_intensity(json_t *spec, struct sw_swarm *s, struct sw_field_err
         return sw_field_fail(err, SW_EBAD_FIELD, "intensity",
                              "intensity must be a map {restarts, period}");
     int rc = sw_fields_only(v, fields, "intensity.", err);
-    rc = rc ? rc : sw_field_get_int(v, "restarts", 0, SW_INTENSITY_MAX, &s->intensity_restarts, err);
+    rc =
+        rc ? rc : sw_field_get_int(v, "restarts", 0, SW_INTENSITY_MAX, &s->intensity_restarts, err);
     rc = rc ? rc : sw_field_get_duration(v, "period", 1, 86400000LL, &s->intensity_period_ms, err);
     return rc;
 }
@@ -116,7 +116,9 @@ static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
     rc = rc ? rc : parse_template_ref(spec, s, err);
     rc = rc ? rc : sw_field_get_int(spec, "replicas", 0, SW_SWARM_MAX_REPLICAS, &s->replicas, err);
     rc = rc ? rc : parse_scale(spec, s, err);
-    rc = rc ? rc : sw_field_get_enum(spec, "strategy", "one_for_one|one_for_all|rest_for_one", &s->strategy, err);
+    rc = rc ? rc
+            : sw_field_get_enum(spec, "strategy", "one_for_one|one_for_all|rest_for_one",
+                                &s->strategy, err);
     rc = rc ? rc : parse_intensity(spec, s, err);
     rc = rc ? rc : sw_field_get_enum(spec, "topology", "hierarchical|mesh", &s->topology, err);
     rc = rc ? rc : parse_queen(spec, s, err);
@@ -132,12 +134,14 @@ int sw_swarm_parse(const char *name, json_t *spec, struct sw_swarm **out,
     struct sw_swarm *s = sw_calloc(1, sizeof *s);
     if (s == NULL)
         return SW_ENOMEM;
-    int rc = json_is_object(spec) ? parse_body(name, spec, s, err)
-                                   : sw_field_fail(err, SW_EBAD_FIELD, NULL, "a swarm must be a map");
+    int rc = json_is_object(spec)
+                 ? parse_body(name, spec, s, err)
+                 : sw_field_fail(err, SW_EBAD_FIELD, NULL, "a swarm must be a map");
     if (rc == 0 && ((s->name = sw_strdup(name)) == NULL ||
                     (s->spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL))
         rc = SW_ENOMEM;
-    if (rc == 0 && (s->restart_at = sw_calloc((size_t)s->intensity_restarts + 1, sizeof(int64_t))) == NULL)
+    if (rc == 0 &&
+        (s->restart_at = sw_calloc((size_t)s->intensity_restarts + 1, sizeof(int64_t))) == NULL)
         rc = SW_ENOMEM;
     if (rc) {
         sw_swarm_free(s);

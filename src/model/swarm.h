@@ -19,13 +19,13 @@ enum sw_topology { SW_TOPOLOGY_HIERARCHICAL = 0, SW_TOPOLOGY_MESH };
 enum sw_swarm_state { SW_SWARM_RUNNING = 0, SW_SWARM_STOPPED, SW_SWARM_FAILED, SW_SWARM_NSTATES };
 
 #define SW_SWARM_MAX_REPLICAS 10000
-#define SW_INTENSITY_MAX 1000
+#define SW_INTENSITY_MAX      1000
 
 struct sw_swarm {
     char *name;
-    char *spec;                  /* owned: compact JSON, keys sorted */
-    char *parent;                /* owned or NULL */
-    char *template_name;         /* owned, or NULL when inline */
+    char *spec;                          /* owned: compact JSON, keys sorted */
+    char *parent;                        /* owned or NULL */
+    char *template_name;                 /* owned, or NULL when inline */
     struct sw_template *inline_template; /* owned, or NULL */
     int64_t replicas;
     int64_t scale_min, scale_max; /* has_scale: replicas follow min (autoscaling later) */
@@ -38,8 +38,8 @@ struct sw_swarm {
     char *labels;
 
     /* supervision */
-    int state;          /* enum sw_swarm_state */
-    int stopped;        /* stopped by request: desired state */
+    int state;           /* enum sw_swarm_state */
+    int stopped;         /* stopped by request: desired state */
     int64_t *restart_at; /* ring of the last intensity_restarts + 1 restart times */
     size_t restart_count, restart_next;
     int64_t failed_at;

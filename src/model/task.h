@@ -50,19 +50,19 @@ struct sw_task {
     int64_t started_at;  /* last lease */
     int64_t finished_at; /* terminal */
 
-    uint64_t lease_id;        /* running: the current lease; kept after for history */
-    int64_t lease_deadline;   /* running: wall ms when the lease expires */
-    uint64_t agent_id;        /* running: holder; after: last holder */
-    char *result;             /* owned JSON text or NULL */
-    char *error;              /* owned JSON object text {"code","message"} or NULL */
-    char *progress;           /* owned JSON text or NULL */
+    uint64_t lease_id;      /* running: the current lease; kept after for history */
+    int64_t lease_deadline; /* running: wall ms when the lease expires */
+    uint64_t agent_id;      /* running: holder; after: last holder */
+    char *result;           /* owned JSON text or NULL */
+    char *error;            /* owned JSON object text {"code","message"} or NULL */
+    char *progress;         /* owned JSON text or NULL */
 
     /* bookkeeping of the scheduler (not part of the task's meaning) */
-    size_t heap_index;               /* position in the heap that holds it */
-    unsigned on_agent : 1;           /* linked in the holder's lease list */
-    struct sw_task *agent_prev;      /* running: list of the holder's leases */
+    size_t heap_index;          /* position in the heap that holds it */
+    unsigned on_agent : 1;      /* linked in the holder's lease list */
+    struct sw_task *agent_prev; /* running: list of the holder's leases */
     struct sw_task *agent_next;
-    struct sw_task *lru_prev;        /* terminal: eviction order */
+    struct sw_task *lru_prev; /* terminal: eviction order */
     struct sw_task *lru_next;
     /* bookkeeping of the commit batch */
     struct sw_task *dirty_next;

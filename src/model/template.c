@@ -9,9 +9,9 @@
 #define DAY_MS (86400000LL)
 
 static const char *const template_fields[] = {
-    "name",    "command", "mode",       "capabilities", "slots",   "env",
-    "workdir", "restart", "backoff",    "stop_grace",   "health",  "limits",
-    "sandbox", "idle_timeout", "cost_per_hour", "labels", NULL,
+    "name",    "command",      "mode",          "capabilities", "slots",  "env",
+    "workdir", "restart",      "backoff",       "stop_grace",   "health", "limits",
+    "sandbox", "idle_timeout", "cost_per_hour", "labels",       NULL,
 };
 
 void sw_template_free(struct sw_template *t)
@@ -48,10 +48,9 @@ static int parse_command(json_t *spec, struct sw_template *t, struct sw_field_er
 static int parse_capabilities(json_t *spec, struct sw_template *t, struct sw_field_error *err)
 {
     if (json_object_get(spec, "capabilities") == NULL)
-        return sw_field_fail(err, SW_EMISSING_FIELD, "capabilities",
-                             "capabilities is required");
-    int rc = sw_field_get_strv(spec, "capabilities", 64, 140, &t->capabilities,
-                               &t->ncapabilities, err);
+        return sw_field_fail(err, SW_EMISSING_FIELD, "capabilities", "capabilities is required");
+    int rc =
+        sw_field_get_strv(spec, "capabilities", 64, 140, &t->capabilities, &t->ncapabilities, err);
     for (size_t i = 0; rc == 0 && i < t->ncapabilities; i++) {
         const char *c = t->capabilities[i];
         int ok = (c[0] >= 'a' && c[0] <= 'z') || (c[0] >= '0' && c[0] <= '9');
@@ -78,14 +77,15 @@ static int parse_backoff(json_t *spec, struct sw_template *t, struct sw_field_er
     rc = rc ? rc : sw_field_get_duration(v, "max", 0, DAY_MS, &t->backoff.max_ms, err);
     rc = rc ? rc : sw_field_get_number(v, "multiplier", 1, 100, &t->backoff.multiplier, err);
     if (rc == 0 && t->backoff.max_ms < t->backoff.initial_ms)
-        rc = sw_field_fail(err, SW_EBAD_FIELD, "backoff.max", "backoff.max is below backoff.initial");
+        rc = sw_field_fail(err, SW_EBAD_FIELD, "backoff.max",
+                           "backoff.max is below backoff.initial");
     return rc;
 }
 
 static int parse_health(json_t *spec, struct sw_template *t, struct sw_field_error *err)
 {
-    static const char *const fields[] = {"exec", "http", "rpc", "interval", "timeout", "failures",
-                                         NULL};
+    static const char *const fields[] = {"exec",    "http",     "rpc", "interval",
+                                         "timeout", "failures", NULL};
     json_t *v = json_object_get(spec, "health");
     t->health_interval_ms = 10000;
     t->health_timeout_ms = 2000;
@@ -157,8 +157,11 @@ static int parse_body(json_t *spec, const char *name, struct sw_template *t,
     rc = rc ? rc : sw_field_get_duration(spec, "stop_grace", 0, DAY_MS, &t->stop_grace_ms, err);
     rc = rc ? rc : parse_health(spec, t, err);
     rc = rc ? rc : parse_limits(spec, t, err);
-    rc = rc ? rc : sw_field_get_enum(spec, "sandbox", "none|development|paranoid", &t->sandbox, err);
-    rc = rc ? rc : sw_field_get_duration(spec, "idle_timeout", 0, 365 * DAY_MS, &t->idle_timeout_ms, err);
+    rc =
+        rc ? rc : sw_field_get_enum(spec, "sandbox", "none|development|paranoid", &t->sandbox, err);
+    rc =
+        rc ? rc
+           : sw_field_get_duration(spec, "idle_timeout", 0, 365 * DAY_MS, &t->idle_timeout_ms, err);
     rc = rc ? rc : sw_field_get_number(spec, "cost_per_hour", 0, 1e9, &t->cost_per_hour, err);
     rc = rc ? rc : sw_field_get_labels(spec, "labels", &t->labels, err);
     t->slots = (int)slots;
@@ -167,14 +170,15 @@ static int parse_body(json_t *spec, const char *name, struct sw_template *t,
     return rc;
 }
 
-int sw_template_parse(const char *name, json_t *spec, const char *prefix,
-                      struct sw_template **out, struct sw_field_error *err)
+int sw_template_parse(const char *name, json_t *spec, const char *prefix, struct sw_template **out,
+                      struct sw_field_error *err)
 {
     struct sw_template *t = sw_calloc(1, sizeof *t);
     if (t == NULL)
         return SW_ENOMEM;
-    int rc = json_is_object(spec) ? parse_body(spec, name, t, err)
-                                   : sw_field_fail(err, SW_EBAD_FIELD, prefix, "a template must be a map");
+    int rc = json_is_object(spec)
+                 ? parse_body(spec, name, t, err)
+                 : sw_field_fail(err, SW_EBAD_FIELD, prefix, "a template must be a map");
     if (rc == 0 && name && (t->name = sw_strdup(name)) == NULL)
         rc = SW_ENOMEM;
     if (rc == 0 && (t->spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)

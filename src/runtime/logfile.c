@@ -313,12 +313,13 @@ int sw_logfile_tail(const char *path, int n, struct sw_buf *out)
     if (rc)
         goto out;
     if (current.lines < n && current.complete && room > tail_size(&current)) {
-        older = sw_malloc(strlen(path) + 3);
+        size_t older_size = strlen(path) + 3;
+        older = sw_malloc(older_size);
         if (older == NULL) {
             rc = SW_ENOMEM;
             goto out;
         }
-        sprintf(older, "%s.1", path);
+        snprintf(older, older_size, "%s.1", path);
         rc = tail_read(older, n - current.lines, room - tail_size(&current), &previous);
         if (rc == SW_ENOT_FOUND)
             rc = 0;

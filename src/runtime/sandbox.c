@@ -152,7 +152,9 @@ static void builder_add_limit(struct argv_builder *b, const char *option, int64_
 
 static void builder_add_bwrap(struct argv_builder *b, enum sw_sandbox preset, const char *workdir)
 {
-    static const char *paranoid[] = {"--unshare-all", "--die-with-parent", "--new-session"};
+    /* no --new-session: the agent already leads its own session without a terminal (setsid),
+     * and a new one would keep SIGTERM from reaching it (no graceful stop) */
+    static const char *paranoid[] = {"--unshare-all", "--die-with-parent"};
     static const char *mounts[] = {"--ro-bind", "/",     "/",       "--dev", "/dev",
                                    "--proc",    "/proc", "--tmpfs", "/tmp"};
 

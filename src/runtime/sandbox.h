@@ -33,7 +33,7 @@ int sw_sandbox_set_tools(const char *bwrap_path, const char *prlimit_path);
  * with the limits (through `prlimit --as=BYTES --nofile=N:N --nproc=N:N --`, each only
  * when set; no prlimit when none is set) inside the sandbox preset (through bwrap;
  * prlimit runs inside the sandbox, so bwrap's own setup is not limited):
- *   paranoid:    bwrap --unshare-all --die-with-parent --new-session --ro-bind / /
+ *   paranoid:    bwrap --unshare-all --die-with-parent --ro-bind / /
  *                --dev /dev --proc /proc --tmpfs /tmp --bind WORKDIR WORKDIR
  *                --chdir WORKDIR --cap-drop ALL -- ...
  *   development: bwrap --die-with-parent --ro-bind / / --dev /dev --proc /proc

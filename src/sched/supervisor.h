@@ -21,15 +21,15 @@ enum sw_sup_action {
 
 /* An exit within this much run time counts as a crash loop: restarts back off (at least
  * one second apart); a longer run restarts at once. */
-#define SW_SUP_FAST_EXIT_MS 5000
+#define SW_SUP_FAST_EXIT_MS      5000
 #define SW_SUP_MIN_LOOP_DELAY_MS 1000
 
 struct sw_sup_exit {
-    int exit_code;   /* -1 when killed by a signal */
+    int exit_code; /* -1 when killed by a signal */
     int signal;
     int64_t uptime_ms;
-    int stopped;     /* the agent was asked to stop */
-    int fast_exits;  /* consecutive fast exits before this one */
+    int stopped;    /* the agent was asked to stop */
+    int fast_exits; /* consecutive fast exits before this one */
 };
 
 struct sw_sup_decision {

@@ -220,6 +220,48 @@ class SwarmTest(harness.DaemonTestCase):
         self.assertEqual(logs.status, 200)
         self.assertIn("not json", logs.text)
 
+    def test_health_checks_restart_unhealthy_agents(self):
+        flag = os.path.join(self.d.home, "healthy")
+        open(flag, "w").close()
+        self.py_template("hx", health={"exec": ["test", "-f", flag], "interval": "100ms",
+                                       "timeout": "1s", "failures": 2})
+        silent = ("import sys, json\n"
+                  "for line in sys.stdin:\n"
+                  "    m = json.loads(line)\n"
+                  "    if m.get('method') == 'task.run':\n"
+                  "        print(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'result': 1}), flush=True)\n")
+        self.put("templates", "deaf", {"command": [sys.executable, "-c", silent], "mode": "stdio",
+                                        "capabilities": ["deaf"],
+                                        "health": {"rpc": True, "interval": "100ms",
+                                                   "timeout": "200ms", "failures": 2}})
+        self.put("swarms", "h", {"template": "hx", "replicas": 1})
+        self.put("swarms", "d", {"template": "deaf", "replicas": 1})
+        first = self.wait_ready("h", 1)[0]
+        time.sleep(0.5)  # healthy checks pass: no restart (asserted below)
+        self.assertEqual(self.agents("h")[0]["restarts"], 0)
+        os.unlink(flag)
+        wait_until(lambda: self.agents("h")[0]["restarts"] >= 1, 10, "unhealthy exec agent restarted")
+        self.assertNotEqual(self.agents("h")[0]["pid"], first["pid"])
+        wait_until(lambda: self.agents("d")[0]["restarts"] >= 1, 10,
+                   "agent that never answers ping restarted")
+
+    def test_idle_stop_and_cold_start(self):
+        self.py_template("idle", idle_timeout="300ms")
+        self.put("swarms", "lazy", {"template": "idle", "replicas": 1})
+        self.wait_ready("lazy", 1)
+        wait_until(lambda: self.agents("lazy")[0]["state"] == "stopped", 10, "idle agent stopped")
+        t0 = time.time()
+        done = self.run_task("echo", {"wake": 1})
+        self.assertEqual(done["result"], {"wake": 1})
+        self.assertLess(time.time() - t0, 5)
+        # a swarm scaled to zero starts its first agent when a task arrives
+        self.put("templates", "z", {"command": "cat", "mode": "exec", "capabilities": ["zero"]})
+        self.put("swarms", "zero", {"template": "z", "scale": {"min": 0, "max": 2}})
+        self.assertEqual(self.agents("zero"), [])
+        done = self.run_task("zero", {"from": "zero"})
+        self.assertEqual(done["result"], {"from": "zero"})
+        self.assertEqual(len(self.agents("zero")), 1)
+
     def test_paranoid_sandbox(self):
         import shutil
         import subprocess
