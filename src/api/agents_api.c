@@ -74,7 +74,7 @@ static int parse_capabilities(struct sw_request *req, json_t *root, struct sw_ag
 
 static int parse_register(struct sw_request *req, json_t *root, struct sw_agent *a, int *replace)
 {
-    static const char *const fields[] = {"name",   "capabilities", "slots", "labels",
+    static const char *const fields[] = {"name",  "capabilities", "slots", "labels",
                                          "swarm", "replace",      NULL};
     const char *name = NULL, *swarm = NULL;
     int64_t slots = 1;
@@ -155,8 +155,9 @@ void sw_api_agent_register(struct sw_request *req)
     sw_id_format('a', registered->id, id);
     struct sw_buf body;
     sw_buf_init(&body, 1 << 24);
-    sw_buf_appendf(&body, "{\"id\":\"%s\",\"token\":\"%s\",\"heartbeat_ms\":%lld,\"lease_ms\":%lld,"
-                          "\"agent\":",
+    sw_buf_appendf(&body,
+                   "{\"id\":\"%s\",\"token\":\"%s\",\"heartbeat_ms\":%lld,\"lease_ms\":%lld,"
+                   "\"agent\":",
                    id, token, (long long)s->cfg.sched.heartbeat_ms,
                    (long long)s->cfg.sched.lease_ms);
     sw_agent_render(registered, &body);
@@ -243,8 +244,8 @@ static struct sw_agent *own_agent(struct sw_request *req)
     if (a == NULL)
         return NULL;
     if (req->agent && req->agent != a) {
-        sw_reply_error(req, SW_EFORBIDDEN, NULL,
-                       "this token belongs to another agent than %s", req->params[0]);
+        sw_reply_error(req, SW_EFORBIDDEN, NULL, "this token belongs to another agent than %s",
+                       req->params[0]);
         return NULL;
     }
     sw_sched_touch_agent(&req->server->sched, a, sw_server_now(req->server));

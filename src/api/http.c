@@ -70,20 +70,60 @@ void sw_reply_error(struct sw_request *req, int rc, const char *field, const cha
     sw_reply(req, status, &body);
 }
 
+void sw_reply_stream(struct sw_request *req, int status, const char *content_type,
+                     sw_stream_read_fn read, void (*free_fn)(void *), void (*detach)(void *),
+                     void *cls)
+{
+    req->stream_read = read;
+    req->stream_free = free_fn;
+    req->stream_detach = detach;
+    req->stream_cls = cls;
+    req->content_type = content_type;
+    req->status = status;
+    req->has_response = 1;
+}
+
+void sw_stream_wake(struct sw_request *req)
+{
+    if (!req->stream_suspended)
+        return;
+    req->stream_suspended = 0;
+    MHD_resume_connection(req->conn);
+    req->listener->needs_run = 1;
+}
+
+static ssize_t stream_reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sw_request *req = cls;
+    long n = req->stream_read(req->stream_cls, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0 && !req->stream_suspended) {
+        req->stream_suspended = 1; /* until sw_stream_wake: no busy polling */
+        MHD_suspend_connection(req->conn);
+    }
+    return n;
+}
+
 static enum MHD_Result queue_response(struct sw_request *req)
 {
-    size_t len;
-    char *data = sw_buf_detach(&req->response, &len);
+    size_t len = 0;
+    char *data = req->stream_read ? NULL : sw_buf_detach(&req->response, &len);
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE
-                                                                          : MHD_RESPMEM_PERSISTENT);
+        req->stream_read
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader_cb, req,
+                                                NULL) /* the stream is freed with req */
+            : MHD_create_response_from_buffer(len, data ? data : (char *)"",
+                                              data ? MHD_RESPMEM_MUST_FREE
+                                                   : MHD_RESPMEM_PERSISTENT);
     if (resp == NULL) {
         sw_free(data);
         return MHD_NO;
     }
-    const char *type = req->status == 200 && req->route && strcmp(req->route->pattern, "/metrics") == 0
-                           ? "text/plain; version=0.0.4; charset=utf-8"
-                           : "application/json";
+    const char *type =
+        req->status == 200 && req->route && strcmp(req->route->pattern, "/metrics") == 0
+            ? "text/plain; version=0.0.4; charset=utf-8"
+            : "application/json";
     if (req->content_type && req->status < 300)
         type = req->content_type;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -123,8 +163,7 @@ void sw_request_wait(struct sw_request *req, int64_t timeout_ms, sw_wait_cb cb)
         req->wait_timer.data = req;
         req->wait_timer_init = 1;
     }
-    uv_timer_start(&req->wait_timer, wait_timer_cb, (uint64_t)(timeout_ms > 0 ? timeout_ms : 0),
-                   0);
+    uv_timer_start(&req->wait_timer, wait_timer_cb, (uint64_t)(timeout_ms > 0 ? timeout_ms : 0), 0);
 }
 
 void sw_request_wake(struct sw_request *req)
@@ -192,8 +231,8 @@ static int authenticate(struct sw_request *req)
     if (req->route->auth == SW_AUTH_AGENT && req->agent)
         return 0;
     if (req->route->auth == SW_AUTH_ADMIN && req->agent) {
-        sw_reply_error(req, SW_EFORBIDDEN, NULL, "an agent token may not call %s %s",
-                       req->method, req->route->pattern);
+        sw_reply_error(req, SW_EFORBIDDEN, NULL, "an agent token may not call %s %s", req->method,
+                       req->route->pattern);
         return SW_EFORBIDDEN;
     }
     sw_reply_error(req, SW_EUNAUTHORIZED, NULL,
@@ -234,6 +273,13 @@ static void request_free_cb(uv_handle_t *handle)
 static void request_free(struct sw_request *req)
 {
     req->server->requests_in_flight--;
+    if (req->stream_cls) {
+        if (req->stream_detach)
+            req->stream_detach(req->stream_cls);
+        if (req->stream_free)
+            req->stream_free(req->stream_cls);
+        req->stream_cls = NULL;
+    }
     sw_buf_free(&req->body);
     sw_buf_free(&req->response);
     for (int i = 0; i < SW_ROUTE_MAX_PARAMS; i++)
@@ -306,8 +352,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         *con_cls = req;
         route_request(req);
-        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *length =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > req->body.max)
             return reply_too_large(req);
         return MHD_YES;
@@ -397,12 +443,12 @@ int sw_http_listen(struct sw_server *server, struct sw_http_listener *l, int fd,
     l->is_tcp = is_tcp;
     l->fd = fd;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
-    l->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, l, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)server->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)server->cfg.max_header_bytes, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
+    l->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, access_cb, l, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)server->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)server->cfg.max_header_bytes, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)600, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
     if (l->mhd == NULL) {
         close(fd);
         return SW_EIO;

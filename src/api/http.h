@@ -18,6 +18,10 @@ struct sw_route;
 
 #define SW_ROUTE_MAX_PARAMS 3
 
+/* A streamed body: writes up to max bytes at buf and returns how many, 0 when nothing
+ * is there yet (the connection waits until sw_stream_wake), -1 at the end. */
+typedef long (*sw_stream_read_fn)(void *cls, char *buf, size_t max);
+
 /* Long-poll continuation: called when woken (timed_out = 0) or at the deadline. */
 typedef void (*sw_wait_cb)(struct sw_request *req, int timed_out);
 
@@ -40,6 +44,12 @@ struct sw_request {
     struct sw_buf response;
     const char *extra_header_name; /* e.g. Allow on a 405 */
     const char *content_type;      /* NULL = application/json */
+    /* streamed body (sw_reply_stream) */
+    sw_stream_read_fn stream_read;
+    void (*stream_free)(void *cls);
+    void (*stream_detach)(void *cls); /* the request is gone: forget it */
+    void *stream_cls;
+    int stream_suspended;
     char extra_header[64];
     int has_response;
     int suspended;
@@ -82,6 +92,13 @@ void sw_reply_text(struct sw_request *req, int status, const char *json);
 void sw_reply_error(struct sw_request *req, int rc, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Answers with a body produced by read as it comes (chunked); free(cls) when the
+ * connection is done; detach(cls) when the request ends first. */
+void sw_reply_stream(struct sw_request *req, int status, const char *content_type,
+                     sw_stream_read_fn read, void (*free_fn)(void *), void (*detach)(void *),
+                     void *cls);
+/* New data for a stream that waits. */
+void sw_stream_wake(struct sw_request *req);
 /* Long-poll: suspends the request until sw_request_wake or timeout_ms. */
 void sw_request_wait(struct sw_request *req, int64_t timeout_ms, sw_wait_cb cb);
 void sw_request_wake(struct sw_request *req);

@@ -19,8 +19,9 @@ int sw_body_object(struct sw_request *req, json_t **out)
     json_error_t err;
     json_t *root = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
-        sw_reply_error(req, SW_EBAD_JSON, NULL, "the body is not valid JSON: %s (line %d, column %d)",
-                       err.text, err.line, err.column);
+        sw_reply_error(req, SW_EBAD_JSON, NULL,
+                       "the body is not valid JSON: %s (line %d, column %d)", err.text, err.line,
+                       err.column);
         return SW_EBAD_JSON;
     }
     if (!json_is_object(root)) {
@@ -133,8 +134,9 @@ int sw_field_labels(struct sw_request *req, json_t *obj, const char *key, char *
     {
         if (!json_is_string(value) || strlen(k) == 0 || strlen(k) > 128 ||
             json_string_length(value) > 1024)
-            return bad_field(req, key, "an object of string values (keys of 1 to 128 "
-                                       "characters, values up to 1024)");
+            return bad_field(req, key,
+                             "an object of string values (keys of 1 to 128 "
+                             "characters, values up to 1024)");
     }
     *out = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
     return *out ? 0 : SW_ENOMEM;
@@ -188,13 +190,12 @@ int sw_path_id(struct sw_request *req, char prefix, const char *what, uint64_t *
 {
     if (sw_id_parse(prefix, req->params[0], id) == 0)
         return 0;
-    sw_reply_error(req, SW_ENOT_FOUND, NULL, "no %s %s (ids look like %c_0123456789abcdef)",
-                   what, req->params[0], prefix);
+    sw_reply_error(req, SW_ENOT_FOUND, NULL, "no %s %s (ids look like %c_0123456789abcdef)", what,
+                   req->params[0], prefix);
     return SW_ENOT_FOUND;
 }
 
-int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t max,
-                 int64_t *out)
+int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t max, int64_t *out)
 {
     const char *text = sw_request_query(req, key);
     if (text == NULL)

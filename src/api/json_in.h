@@ -31,7 +31,6 @@ int sw_capability_valid(const char *name);
 /* The {id} path parameter as an id with prefix; answers 404 when malformed. */
 int sw_path_id(struct sw_request *req, char prefix, const char *what, uint64_t *id);
 /* Query integer in [min, max]; absent keeps *out. */
-int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t max,
-                 int64_t *out);
+int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t max, int64_t *out);
 
 #endif

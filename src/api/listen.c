@@ -104,8 +104,9 @@ int sw_listen_tcp(const char *hostport, int allow_public, int *out, char *bound,
         return SW_ECONFIG;
     }
     if (!allow_public && !is_loopback(ai->ai_addr)) {
-        sw_log_error("config", "msg=\"refusing to listen on a non-loopback address without "
-                               "--admin-token (set one, or listen on 127.0.0.1)\" value=\"%s\"",
+        sw_log_error("config",
+                     "msg=\"refusing to listen on a non-loopback address without "
+                     "--admin-token (set one, or listen on 127.0.0.1)\" value=\"%s\"",
                      hostport);
         freeaddrinfo(ai);
         return SW_ECONFIG;

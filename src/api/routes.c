@@ -27,6 +27,7 @@ static const struct sw_route route_table[] = {
     {"POST", "/v1/agents/{id}/start", sw_api_agent_start, 4096, SW_AUTH_ADMIN},
     {"POST", "/v1/agents/{id}/restart", sw_api_agent_restart, 4096, SW_AUTH_ADMIN},
     {"GET", "/v1/agents/{id}/logs", sw_api_agent_logs, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/agents/{id}/connect", sw_api_agent_connect, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/templates", sw_api_template_list, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/templates/{name}", sw_api_template_get, 0, SW_AUTH_ADMIN},
     {"PUT", "/v1/templates/{name}", sw_api_template_put, 1 << 20, SW_AUTH_ADMIN},
@@ -59,8 +60,7 @@ static char *decode_segment(const char *s, size_t len)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
             *o++ = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
             i += 2;
         } else {
@@ -136,8 +136,7 @@ void sw_route_allowed(const char *path, char *out, size_t size)
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         if (!path_match(route_table[i].pattern, path, NULL))
             continue;
-        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "",
-                         route_table[i].method);
+        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "", route_table[i].method);
         if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;

@@ -54,6 +54,7 @@ void sw_api_agent_stop(struct sw_request *req);
 void sw_api_agent_start(struct sw_request *req);
 void sw_api_agent_restart(struct sw_request *req);
 void sw_api_agent_logs(struct sw_request *req);
+void sw_api_agent_connect(struct sw_request *req);
 void sw_api_template_list(struct sw_request *req);
 void sw_api_template_get(struct sw_request *req);
 void sw_api_template_put(struct sw_request *req);

@@ -250,6 +250,8 @@ void sw__rt_log(struct agent_rt *rt, const char *prefix, const char *data, size_
     sw_logfile_write(rt->log, data, len);
     if (prefix && (len == 0 || data[len - 1] != '\n'))
         sw_logfile_write(rt->log, "\n", 1);
+    if (rt->server->followers)
+        sw_logs_written(rt->server, rt->agent->id);
 }
 
 /* ---- delivering tasks ---- */
@@ -681,4 +683,28 @@ void sw_runner_deliver_cancels(struct sw_server *s)
             deliver_cancels(s, a);
     }
     roll_next(s);
+}
+
+/* ---- connect ---- */
+
+int sw_runner_connect(struct sw_server *s, struct sw_agent *a, char ***argv, char ***env, char *cwd,
+                      size_t size)
+{
+    const struct sw_template *t = sw_fleet_agent_template(s, a);
+    if (t == NULL)
+        return SW_ENOT_FOUND;
+    resolve_workdir(s, t, cwd, size);
+    const char *shell_argv[] = {"/bin/sh", "-i", NULL};
+    struct sw_limits limits = {t->limit_memory, t->limit_cpu, t->limit_open_files,
+                               t->limit_processes};
+    int rc =
+        sw_sandbox_argv((enum sw_sandbox)t->sandbox, &limits, cwd, (char *const *)shell_argv, argv);
+    if (rc)
+        return rc;
+    *env = build_env(s, a, t, "", NULL);
+    if (*env == NULL) {
+        sw_argv_free(*argv);
+        return SW_ENOMEM;
+    }
+    return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef SW_RUNNER_H
 #define SW_RUNNER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sw_server;
@@ -32,6 +33,10 @@ void sw_runner_roll_cb(struct sw_server *s, struct sw_agent *a, void *arg);
 void sw_runner_forget(struct sw_server *s, struct sw_agent *a);
 /* 1 if the agent was stopped for being idle (a task for it starts it again). */
 int sw_runner_resting(const struct sw_agent *a);
+/* What `swarm connect` runs: a shell with the agent's environment (without its token),
+ * work dir and sandbox. New argv and env (caller frees with sw_strv_free). */
+int sw_runner_connect(struct sw_server *s, struct sw_agent *a, char ***argv, char ***env, char *cwd,
+                      size_t size);
 /* Managed processes still alive. */
 int sw_runner_active(struct sw_server *s);
 /* Reaps exited orphans (the daemon is a subreaper) that libuv does not know of. */

@@ -490,6 +490,7 @@ static void close_handle(uv_handle_t *h)
 
 static void answer_all_waiters(struct sw_server *s)
 {
+    sw_logs_end_all(s);
     /* Long-polls end now with what they have. */
     struct sw_lease_waiter *w;
     while ((w = s->sched.waiters_head)) {

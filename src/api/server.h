@@ -53,12 +53,13 @@ struct sw_server {
     struct sw_store_batch *spec_ops; /* template and swarm changes of the open batch */
 
     /* desired state and managed agents (fleet.c) */
-    struct sw_strmap templates; /* name -> struct sw_template */
-    struct sw_strmap swarms;    /* name -> struct sw_swarm */
-    char *workdir;              /* the daemon's working directory at start */
-    char *socket_url;           /* "unix:<socket>", given to managed agents */
-    int cold_candidates;        /* idle-stopped agents */
-    int zero_swarms;            /* swarms scaled to zero */
+    struct sw_strmap templates;        /* name -> struct sw_template */
+    struct sw_strmap swarms;           /* name -> struct sw_swarm */
+    char *workdir;                     /* the daemon's working directory at start */
+    char *socket_url;                  /* "unix:<socket>", given to managed agents */
+    int cold_candidates;               /* idle-stopped agents */
+    int zero_swarms;                   /* swarms scaled to zero */
+    struct sw_log_follower *followers; /* GET .../logs?follow=1 streams (swarms_api.c) */
 
     struct sw_map task_waiters; /* task id -> first waiting request (GET ?wait_ms) */
     struct sw_map agent_tokens; /* first 8 bytes of token hash -> agent */
@@ -98,6 +99,9 @@ void sw_server_unwait_task(struct sw_server *s, struct sw_request *req);
 /* Queues a template or swarm change (spec NULL = deleted) in the open commit batch. */
 int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name, const char *spec,
                            int stopped);
+/* An agent's log file grew (wakes its followers); the daemon stops (ends them). */
+void sw_logs_written(struct sw_server *s, uint64_t agent_id);
+void sw_logs_end_all(struct sw_server *s);
 /* Agent tokens. */
 int sw_server_add_token(struct sw_server *s, struct sw_agent *a);
 struct sw_agent *sw_server_agent_by_token(struct sw_server *s, const char *token);

@@ -4,6 +4,7 @@
  * destroy) and the managed agents' own routes (create from a template, stop, start,
  * restart, logs). Handlers parse, call the fleet, render. */
 #include "fleet.h"
+#include "runner.h"
 #include "json_in.h"
 #include "routes.h"
 #include "server.h"
@@ -12,7 +13,9 @@
 #include "core/ids.h"
 #include "model/swarm.h"
 #include "runtime/logfile.h"
+#include "runtime/sandbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,29 +383,159 @@ void sw_api_agent_restart(struct sw_request *req)
     agent_action(req, sw_fleet_agent_restart);
 }
 
+/* A follower of an agent's log: the tail first, then what is appended, read from the
+ * file as it grows (a rotation starts over at the new file's beginning). */
+struct sw_log_follower {
+    struct sw_log_follower *next;
+    struct sw_server *server;
+    struct sw_request *req;
+    uint64_t agent_id;
+    char path[4096];
+    struct sw_buf head; /* the tail, sent first */
+    size_t head_sent;
+    int64_t offset;
+    int ended;
+};
+
+static long follower_read(void *cls, char *buf, size_t max)
+{
+    struct sw_log_follower *f = cls;
+    if (f->head_sent < f->head.len) {
+        size_t n = f->head.len - f->head_sent < max ? f->head.len - f->head_sent : max;
+        memcpy(buf, f->head.data + f->head_sent, n);
+        f->head_sent += n;
+        return (long)n;
+    }
+    FILE *file = fopen(f->path, "r");
+    long n = 0;
+    if (file) {
+        fseek(file, 0, SEEK_END);
+        if (ftell(file) < f->offset)
+            f->offset = 0; /* rotated */
+        fseek(file, f->offset, SEEK_SET);
+        n = (long)fread(buf, 1, max, file);
+        fclose(file);
+        f->offset += n;
+    }
+    if (n == 0 && (f->ended || sw_sched_agent(&f->server->sched, f->agent_id) == NULL))
+        return -1;
+    return n;
+}
+
+static void follower_detach(void *cls)
+{
+    struct sw_log_follower *f = cls;
+    for (struct sw_log_follower **p = &f->server->followers; *p; p = &(*p)->next)
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    f->req = NULL;
+}
+
+static void follower_free(void *cls)
+{
+    struct sw_log_follower *f = cls;
+    sw_buf_free(&f->head);
+    sw_free(f);
+}
+
+void sw_logs_written(struct sw_server *s, uint64_t agent_id)
+{
+    for (struct sw_log_follower *f = s->followers; f; f = f->next)
+        if (f->agent_id == agent_id && f->req)
+            sw_stream_wake(f->req);
+}
+
+void sw_logs_end_all(struct sw_server *s)
+{
+    for (struct sw_log_follower *f = s->followers; f; f = f->next) {
+        f->ended = 1;
+        if (f->req)
+            sw_stream_wake(f->req);
+    }
+}
+
 void sw_api_agent_logs(struct sw_request *req)
 {
     uint64_t id;
-    int64_t tail = 100;
-    if (sw_path_id(req, 'a', "agent", &id) || sw_query_int(req, "tail", 0, 100000, &tail))
+    int64_t tail = 100, follow = 0;
+    if (sw_path_id(req, 'a', "agent", &id) || sw_query_int(req, "tail", 0, 100000, &tail) ||
+        sw_query_int(req, "follow", 0, 1, &follow))
         return;
     struct sw_agent *a = sw_sched_agent(&req->server->sched, id);
     if (a == NULL) {
         sw_reply_error(req, SW_ENOT_FOUND, NULL, "no agent %s", req->params[0]);
         return;
     }
-    char path[4096];
-    sw_fleet_log_path(req->server, a, path, sizeof path);
-    struct sw_buf body;
-    sw_buf_init(&body, 64 << 20);
-    int rc = sw_logfile_tail(path, (int)tail, &body);
-    if (rc && rc != SW_ENOT_FOUND) {
-        sw_buf_free(&body);
-        sw_reply_error(req, rc, NULL, "cannot read %s", path);
+    struct sw_log_follower *f = sw_calloc(1, sizeof *f);
+    if (f == NULL) {
+        sw_reply_error(req, SW_ENOMEM, NULL, NULL);
         return;
     }
-    req->content_type = "text/plain; charset=utf-8";
-    sw_reply(req, 200, &body);
+    sw_fleet_log_path(req->server, a, f->path, sizeof f->path);
+    sw_buf_init(&f->head, 64 << 20);
+    int rc = sw_logfile_tail(f->path, (int)tail, &f->head);
+    if (rc && rc != SW_ENOT_FOUND) {
+        follower_free(f);
+        sw_reply_error(req, rc, NULL, "cannot read %s", f->path);
+        return;
+    }
+    if (!follow) {
+        req->content_type = "text/plain; charset=utf-8";
+        sw_reply(req, 200, &f->head);
+        follower_free(f);
+        return;
+    }
+    FILE *file = fopen(f->path, "r");
+    if (file) {
+        fseek(file, 0, SEEK_END);
+        f->offset = ftell(file);
+        fclose(file);
+    }
+    f->server = req->server;
+    f->req = req;
+    f->agent_id = id;
+    f->next = req->server->followers;
+    req->server->followers = f;
+    sw_reply_stream(req, 200, "text/plain; charset=utf-8", follower_read, follower_free,
+                    follower_detach, f);
+}
+
+void sw_api_agent_connect(struct sw_request *req)
+{
+    struct sw_agent *a = path_managed(req);
+    char **argv = NULL, **env = NULL, cwd[4096];
+    if (a == NULL)
+        return;
+    int rc = sw_runner_connect(req->server, a, &argv, &env, cwd, sizeof cwd);
+    if (rc) {
+        sw_reply_error(req, rc, NULL, "cannot build the agent's shell: %s", sw_strerror(rc));
+        return;
+    }
+    json_t *out = json_object(), *jargv = json_array(), *jenv = json_object();
+    for (char **p = argv; p && *p; p++)
+        json_array_append_new(jargv, json_string(*p));
+    for (char **p = env; p && *p; p++) {
+        char *eq = strchr(*p, '=');
+        if (eq && strncmp(*p, "SWARM_TOKEN=", 12) != 0) {
+            *eq = '\0';
+            json_object_set_new(jenv, *p, json_string(eq + 1));
+        }
+    }
+    json_object_set_new(out, "argv", jargv);
+    json_object_set_new(out, "env", jenv);
+    json_object_set_new(out, "cwd", json_string(cwd));
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    sw_argv_free(argv);
+    sw_strv_free(env);
+    if (text == NULL) {
+        sw_reply_error(req, SW_ENOMEM, NULL, NULL);
+        return;
+    }
+    sw_reply_text(req, 200, text);
+    sw_free(text);
 }
 
 /* POST /v1/agents with "template": a managed agent (the remote registration path

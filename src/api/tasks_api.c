@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DELAY_MS (366LL * 86400000)
+#define MAX_DELAY_MS   (366LL * 86400000)
 #define MAX_TIMEOUT_MS (30LL * 86400000)
 
 static size_t response_limit(struct sw_request *req)
@@ -72,16 +72,18 @@ static int parse_capability(struct sw_request *req, json_t *root, const char **c
 /* Fills t from the body; on error the request is answered. */
 static int parse_submit(struct sw_request *req, json_t *root, struct sw_task *t, int64_t now)
 {
-    static const char *const fields[] = {
-        "capability", "payload", "priority",        "delay_ms", "timeout_ms", "max_attempts",
-        "backoff",    "labels",  "idempotency_key", "swarm",    "parent",     NULL};
+    static const char *const fields[] = {"capability",      "payload",      "priority", "delay_ms",
+                                         "timeout_ms",      "max_attempts", "backoff",  "labels",
+                                         "idempotency_key", "swarm",        "parent",   NULL};
     const struct sw_sched_config *sc = &req->server->cfg.sched;
     const char *capability = NULL, *key = NULL, *swarm = NULL, *parent = NULL;
     int64_t priority = 0, delay_ms = 0, timeout_ms = 0, attempts = sc->default_max_attempts;
     t->backoff = sc->default_backoff;
     int rc = sw_body_only(req, root, fields);
     rc = rc ? rc : parse_capability(req, root, &capability);
-    rc = rc ? rc : sw_field_json(req, root, "payload", (size_t)req->server->cfg.max_payload, &t->payload);
+    rc =
+        rc ? rc
+           : sw_field_json(req, root, "payload", (size_t)req->server->cfg.max_payload, &t->payload);
     rc = rc ? rc : sw_field_int(req, root, "priority", -1000000000, 1000000000, &priority);
     rc = rc ? rc : sw_field_int(req, root, "delay_ms", 0, MAX_DELAY_MS, &delay_ms);
     rc = rc ? rc : sw_field_int(req, root, "timeout_ms", 0, MAX_TIMEOUT_MS, &timeout_ms);
@@ -178,7 +180,8 @@ static int parse_filter(struct sw_request *req, struct sw_task_filter *f)
     if (state && *state)
         f->state = (int)st;
     if (dead && *dead) {
-        if (strcmp(dead, "true") && strcmp(dead, "false") && strcmp(dead, "1") && strcmp(dead, "0")) {
+        if (strcmp(dead, "true") && strcmp(dead, "false") && strcmp(dead, "1") &&
+            strcmp(dead, "0")) {
             sw_reply_error(req, SW_EBAD_QUERY, "dead", "dead must be true or false");
             return SW_EBAD_QUERY;
         }
@@ -284,8 +287,8 @@ void sw_api_task_get(struct sw_request *req)
 
 /* ---- cancel, retry ---- */
 
-static void task_action(struct sw_request *req, int (*action)(struct sw_sched *, struct sw_task *,
-                                                              int64_t))
+static void task_action(struct sw_request *req,
+                        int (*action)(struct sw_sched *, struct sw_task *, int64_t))
 {
     struct sw_server *s = req->server;
     uint64_t id;

@@ -262,6 +262,37 @@ class SwarmTest(harness.DaemonTestCase):
         self.assertEqual(done["result"], {"from": "zero"})
         self.assertEqual(len(self.agents("zero")), 1)
 
+    def test_logs_follow_and_connect(self):
+        import threading
+        self.put("templates", "talk", {"command": "echo said $SWARM_TASK >&2; cat", "mode": "exec",
+                                        "capabilities": ["talk"]})
+        status, agent = self.d.post("/v1/agents", {"name": "talker", "template": "talk"})
+        self.assertEqual(status, 201, agent)
+        received = []
+        conn = self.d.connection()
+        conn.request("GET", "/v1/agents/%s/logs?follow=1&tail=10" % agent["id"])
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+
+        def reader():
+            while True:
+                chunk = resp.read1(4096)
+                if not chunk:
+                    return
+                received.append(chunk.decode())
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        ids = [self.run_task("talk", i)["id"] for i in range(3)]
+        wait_until(lambda: all(i in "".join(received) for i in ids), 10, "followed log lines")
+        status, spec = self.d.get("/v1/agents/%s/connect" % agent["id"])
+        self.assertEqual(status, 200, spec)
+        self.assertEqual(spec["env"]["SWARM_AGENT"], agent["id"])
+        self.assertNotIn("SWARM_TOKEN", spec["env"])
+        self.assertTrue(os.path.isdir(spec["cwd"]))
+        self.d.stop()  # ends the stream: the reader sees the end
+        thread.join(10)
+        self.assertFalse(thread.is_alive())
+
     def test_paranoid_sandbox(self):
         import shutil
         import subprocess
