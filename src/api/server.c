@@ -509,6 +509,7 @@ static void answer_all_waiters(struct sw_server *s)
 
 static void finish_stop(struct sw_server *s)
 {
+    sw_fleet_kill_all(s); /* releases the agents' handles while the loop still runs */
     sw_http_stop(&s->unix_listener);
     if (s->has_tcp)
         sw_http_stop(&s->tcp_listener);

@@ -173,7 +173,9 @@ int main(int argc, char **argv)
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     sw_server_free(&server);
-    uv_loop_close(&loop);
+    uv_run(&loop, UV_RUN_DEFAULT); /* close callbacks of what was released last */
+    if (uv_loop_close(&loop))
+        sw_log_warn("daemon", "msg=\"event loop closed with handles still open\"");
     close(lock_fd);
     sw_log_close();
     sw_config_free(sw_options_table, &o);

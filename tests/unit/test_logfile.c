@@ -93,7 +93,7 @@ static char *slurp(const char *path, int n)
 /* "line 0000\n" .. : ten bytes each */
 static void write_lines(struct sw_logfile *lf, int from, int to)
 {
-    char line[16];
+    char line[24];
 
     for (int i = from; i < to; i++) {
         snprintf(line, sizeof line, "line %04d\n", i);
