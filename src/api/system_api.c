@@ -4,6 +4,7 @@
 #include "routes.h"
 #include "server.h"
 #include "core/error.h"
+#include "model/swarm.h"
 
 void sw_api_health(struct sw_request *req)
 {
@@ -23,6 +24,31 @@ void sw_api_ready(struct sw_request *req)
         sw_reply_text(req, 200, "{\"status\":\"ready\"}");
 }
 
+/* Swarms by state and their agents' restarts (the swarms live here, not in obs). */
+static int render_swarms(struct sw_server *s, struct sw_buf *out)
+{
+    int64_t by_state[SW_SWARM_NSTATES] = {0};
+    size_t pos = 0;
+    const char *name;
+    void *value;
+    int rc = sw_buf_appendstr(out, "# HELP swarmd_swarm_restarts_total Agent restarts counted "
+                                   "by each swarm's supervisor.\n"
+                                   "# TYPE swarmd_swarm_restarts_total counter\n");
+    while (rc == 0 && sw_strmap_next(&s->swarms, &pos, &name, &value)) {
+        const struct sw_swarm *sw = value;
+        by_state[sw->state]++;
+        rc = sw_buf_appendf(out, "swarmd_swarm_restarts_total{swarm=\"%s\"} %llu\n", name,
+                            (unsigned long long)sw->total_restarts);
+    }
+    rc = rc ? rc
+            : sw_buf_appendstr(out, "# HELP swarmd_swarms Swarms by state.\n"
+                                    "# TYPE swarmd_swarms gauge\n");
+    for (int i = 0; rc == 0 && i < SW_SWARM_NSTATES; i++)
+        rc = sw_buf_appendf(out, "swarmd_swarms{state=\"%s\"} %lld\n", sw_swarm_state_names[i],
+                            (long long)by_state[i]);
+    return rc;
+}
+
 void sw_api_metrics(struct sw_request *req)
 {
     struct sw_server *s = req->server;
@@ -31,6 +57,7 @@ void sw_api_metrics(struct sw_request *req)
     struct sw_buf body;
     sw_buf_init(&body, (size_t)1 << 28);
     int rc = sw_metrics_render(&s->metrics, &s->sched, &body);
+    rc = rc ? rc : render_swarms(s, &body);
     if (rc) {
         sw_buf_free(&body);
         sw_reply_error(req, rc, NULL, NULL);
