@@ -72,6 +72,10 @@ void sw_fleet_free(struct sw_server *s)
 const struct sw_template *sw_fleet_agent_template(struct sw_server *s, const struct sw_agent *a)
 {
     struct sw_swarm *sw = a->swarm ? sw_strmap_get(&s->swarms, a->swarm) : NULL;
+    if (sw && a->queen)
+        return sw->queen_template ? sw->queen_template
+               : sw->queen        ? sw_strmap_get(&s->templates, sw->queen)
+                                  : NULL;
     if (sw && sw->inline_template)
         return sw->inline_template;
     const char *name = sw && sw->template_name ? sw->template_name : a->template_name;
@@ -85,7 +89,8 @@ static int template_in_use(struct sw_server *s, const char *name, char *user, si
     void *value;
     while (sw_strmap_next(&s->swarms, &pos, &key, &value)) {
         struct sw_swarm *sw = value;
-        if (sw->template_name && strcmp(sw->template_name, name) == 0) {
+        if ((sw->template_name && strcmp(sw->template_name, name) == 0) ||
+            (sw->queen && strcmp(sw->queen, name) == 0)) {
             snprintf(user, size, "swarm %s", key);
             return 1;
         }
@@ -216,8 +221,24 @@ struct reconcile {
 static void drop_extra(struct sw_server *s, struct sw_agent *a, void *arg)
 {
     struct reconcile *r = arg;
-    if (a->replica >= r->keep || a->replica < 0)
+    int has_queen = r->sw && (r->sw->queen || r->sw->queen_template) && r->keep > 0;
+    if (a->queen ? !has_queen : (a->replica >= r->keep || a->replica < 0))
         sw_sched_remove_agent(&s->sched, a, sw_server_now(s));
+}
+
+/* A swarm with a queen template runs one queen agent, <swarm>-queen, besides its
+ * workers: a planner that submits tasks to its swarm (role queen). */
+static void reconcile_queen(struct sw_server *s, struct sw_swarm *sw)
+{
+    char name[96];
+    if ((sw->queen == NULL && sw->queen_template == NULL) || sw->replicas == 0)
+        return;
+    snprintf(name, sizeof name, "%s-queen", sw->name);
+    struct sw_agent *a = sw_sched_agent_by_name(&s->sched, name);
+    if (a == NULL && create_managed(s, name, NULL, sw, -1, &a) == 0) {
+        a->queen = 1;
+        sw_runner_describe(s, a);
+    }
 }
 
 static void start_member(struct sw_server *s, struct sw_agent *a, void *arg)
@@ -253,6 +274,7 @@ static void reconcile(struct sw_server *s, struct sw_swarm *sw)
             continue;
         a->replica = i;
     }
+    reconcile_queen(s, sw);
     if (sw->stopped || sw->state != SW_SWARM_RUNNING)
         each_managed(s, sw->name, stop_member, NULL);
     else
@@ -286,6 +308,10 @@ static int check_swarm_refs(struct sw_server *s, struct sw_swarm *sw, struct sw_
         return sw_field_fail(err, SW_EBAD_FIELD, "template",
                              "template \"%s\" does not exist: apply it first (or inline it)",
                              sw->template_name);
+    if (sw->queen && sw_strmap_get(&s->templates, sw->queen) == NULL)
+        return sw_field_fail(err, SW_EBAD_FIELD, "queen",
+                             "template \"%s\" does not exist: apply it first (or inline it)",
+                             sw->queen);
     for (const char *p = sw->parent; p;) {
         struct sw_swarm *up = sw_strmap_get(&s->swarms, p);
         if (up == NULL)
@@ -664,6 +690,10 @@ void sw_fleet_adopt_agent(struct sw_server *s, struct sw_agent *a)
         size_t len = strlen(a->swarm);
         if (strncmp(a->name, a->swarm, len) == 0 && a->name[len] == '-')
             a->replica = atoi(a->name + len + 1);
+        if (strncmp(a->name, a->swarm, len) == 0 && strcmp(a->name + len, "-queen") == 0) {
+            a->queen = 1;
+            a->replica = -1;
+        }
     }
 }
 

@@ -78,11 +78,15 @@ static int render_time(struct sw_buf *out, const char *key, int64_t wall_ms)
 static int render_managed(const struct sw_agent *a, struct sw_buf *out)
 {
     int rc = sw_buf_appendstr(out, ",\"template\":");
-    rc = rc ? rc : (a->template_name ? sw_json_append_string(out, a->template_name)
-                                     : sw_buf_appendstr(out, "null"));
-    rc = rc ? rc : sw_buf_appendf(out, ",\"pid\":%d,\"restarts\":%llu,\"desired\":\"%s\"",
-                                  a->pid, (unsigned long long)a->restarts,
-                                  a->stopped ? "stopped" : "running");
+    rc = rc ? rc
+            : (a->template_name ? sw_json_append_string(out, a->template_name)
+                                : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc
+            : sw_buf_appendf(out,
+                             ",\"role\":\"%s\",\"pid\":%d,\"restarts\":%llu,"
+                             "\"desired\":\"%s\"",
+                             a->queen ? "queen" : "worker", a->pid, (unsigned long long)a->restarts,
+                             a->stopped ? "stopped" : "running");
     if (rc == 0 && a->started_at > 0)
         rc = render_time(out, "started_at", a->started_at);
     else if (rc == 0)
@@ -118,7 +122,8 @@ int sw_agent_render(const struct sw_agent *a, struct sw_buf *out)
         rc = rc ? rc : sw_json_append_string(out, a->capabilities[i]);
     }
     rc = rc ? rc : sw_buf_appendf(out, "],\"labels\":%s,\"swarm\":", a->labels ? a->labels : "{}");
-    rc = rc ? rc : (a->swarm ? sw_json_append_string(out, a->swarm) : sw_buf_appendstr(out, "null"));
+    rc =
+        rc ? rc : (a->swarm ? sw_json_append_string(out, a->swarm) : sw_buf_appendstr(out, "null"));
     rc = rc ? rc : sw_buf_appendstr(out, ",\"tasks\":[");
     int first = 1;
     for (const struct sw_task *t = a->leases; rc == 0 && t; t = t->agent_next) {

@@ -41,6 +41,7 @@ struct sw_agent {
     char *template_name; /* owned or NULL */
     int stopped;         /* desired state: stopped by request */
     int replica;         /* index in its swarm (start order), -1 standalone */
+    int queen;           /* the swarm's queen agent (<swarm>-queen) */
     int pid;
     uint64_t restarts;
     int64_t started_at;

@@ -24,6 +24,7 @@ void sw_swarm_free(struct sw_swarm *s)
     sw_free(s->template_name);
     sw_template_free(s->inline_template);
     sw_free(s->queen);
+    sw_template_free(s->queen_template);
     sw_free(s->labels);
     sw_free(s->restart_at);
     sw_free(s);
@@ -92,10 +93,12 @@ static int parse_queen(json_t *spec, struct sw_swarm *s, struct sw_field_error *
     json_t *v = json_object_get(spec, "queen");
     if (v == NULL || json_is_null(v))
         return 0;
-    if (!json_is_string(v) && !json_is_object(v))
+    if (json_is_object(v))
+        return sw_template_parse(NULL, v, "queen.", &s->queen_template, err);
+    if (!json_is_string(v) || !sw_name_valid(json_string_value(v)))
         return sw_field_fail(err, SW_EBAD_FIELD, "queen",
                              "queen must be a template name or an inline template");
-    s->queen = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    s->queen = sw_strdup(json_string_value(v));
     return s->queen ? 0 : SW_ENOMEM;
 }
 

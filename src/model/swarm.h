@@ -34,7 +34,8 @@ struct sw_swarm {
     int64_t intensity_restarts;
     int64_t intensity_period_ms;
     int topology;
-    char *queen; /* owned: the queen's template (name or JSON text), reserved */
+    char *queen;                        /* owned: the queen's template name, or NULL */
+    struct sw_template *queen_template; /* owned: an inline queen template, or NULL */
     char *labels;
 
     /* supervision */

@@ -189,9 +189,9 @@ int sw_task_render(const struct sw_task *t, struct sw_buf *out)
                              "\"max_attempts\":%d,\"dead\":%s,\"timeout_ms\":%lld,"
                              "\"backoff\":{\"initial_ms\":%lld,\"max_ms\":%lld,\"multiplier\":%g}",
                              sw_task_state_names[t->state], (long long)t->priority, t->attempt,
-                             t->max_attempts, t->dead ? "true" : "false",
-                             (long long)t->timeout_ms, (long long)t->backoff.initial_ms,
-                             (long long)t->backoff.max_ms, t->backoff.multiplier);
+                             t->max_attempts, t->dead ? "true" : "false", (long long)t->timeout_ms,
+                             (long long)t->backoff.initial_ms, (long long)t->backoff.max_ms,
+                             t->backoff.multiplier);
     rc = rc ? rc : render_raw(out, "payload", t->payload ? t->payload : "null");
     rc = rc ? rc : render_raw(out, "labels", t->labels ? t->labels : "{}");
     rc = rc ? rc : render_opt_string(out, "idempotency_key", t->idempotency_key);
@@ -205,7 +205,8 @@ int sw_task_render(const struct sw_task *t, struct sw_buf *out)
     rc = rc ? rc : render_time(out, "started_at", t->started_at);
     rc = rc ? rc : render_time(out, "finished_at", t->finished_at);
     if (t->state == SW_TASK_RUNNING) {
-        rc = rc ? rc : sw_buf_appendf(out, ",\"lease_id\":\"%llu\"", (unsigned long long)t->lease_id);
+        rc = rc ? rc
+                : sw_buf_appendf(out, ",\"lease_id\":\"%llu\"", (unsigned long long)t->lease_id);
         rc = rc ? rc : render_time(out, "lease_expires_at", t->lease_deadline);
     }
     rc = rc ? rc : render_raw(out, "result", t->result);

@@ -90,6 +90,20 @@ class SwarmTest(harness.DaemonTestCase):
         status, body = self.d.call("PUT", "/v1/templates/t2", {"mode": "exec", "capabilities": ["a"]})
         self.assertEqual((status, body["error"]["field"]), (400, "command"))
 
+    def test_queen_agent(self):
+        self.py_template()
+        self.put("templates", "planner", {"command": [sys.executable, STDIO_AGENT],
+                                           "capabilities": ["sum"]})
+        self.put("swarms", "q", {"template": "py", "replicas": 2, "queen": "planner"})
+        agents = self.wait_ready("q", 3)
+        roles = sorted((a["name"], a["role"]) for a in agents)
+        self.assertEqual(roles, [("q-0", "worker"), ("q-1", "worker"), ("q-queen", "queen")])
+        done = self.run_task("sum", {"numbers": [1, 2]})
+        self.assertEqual(done["result"], {"sum": 3})
+        self.assertEqual(done["agent"], [a["id"] for a in agents if a["role"] == "queen"][0])
+        status, body = self.d.call("DELETE", "/v1/templates/planner")
+        self.assertEqual((status, body["error"]["code"]), (409, "in_use"))
+
     def test_exec_agent(self):
         self.put("templates", "shout", {"command": "tr a-z A-Z", "mode": "exec",
                                          "capabilities": ["shout"], "slots": 2})
