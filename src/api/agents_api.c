@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * agents_api.c - the /v1/agents routes: register (with a new token), list, get,
  * delete, and the agent's own lease (long-poll) and heartbeat. */
+#include "fleet.h"
 #include "json_in.h"
 #include "routes.h"
 #include "server.h"
@@ -231,9 +232,13 @@ void sw_api_agent_delete(struct sw_request *req)
     struct sw_agent *a = own_agent(req);
     if (a == NULL)
         return;
-    char body[96];
+    char body[96], swarm[128] = "";
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"deleted\":true}", req->params[0]);
+    if (a->kind == SW_AGENT_MANAGED && a->swarm)
+        snprintf(swarm, sizeof swarm, "%s", a->swarm);
     sw_sched_remove_agent(&req->server->sched, a, sw_server_now(req->server));
+    if (swarm[0]) /* a swarm member: the swarm starts a fresh one in its place */
+        sw_fleet_reconcile_swarm(req->server, swarm);
     sw_reply_text(req, 200, body);
 }
 

@@ -333,7 +333,8 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
         return sw_field_fail(err, SW_EBAD_FIELD, "name",
                              "swarm name \"%s\" is not valid: use [a-z0-9][a-z0-9._-]{0,62}", name);
     int rc = sw_swarm_parse(name, spec, &sw, err);
-    rc = rc ? rc : check_swarm_refs(s, sw, err);
+    /* a dry run of a whole file checks a swarm before its templates exist */
+    rc = rc || dry_run ? rc : check_swarm_refs(s, sw, err);
     if (rc) {
         sw_swarm_free(sw);
         return rc;
@@ -676,6 +677,15 @@ void sw_fleet_agent_removed(struct sw_server *s, struct sw_agent *a)
 {
     if (a->kind == SW_AGENT_MANAGED)
         sw_runner_forget(s, a);
+    if (s->followers)
+        sw_logs_written(s, a->id); /* its followers see the end */
+}
+
+void sw_fleet_reconcile_swarm(struct sw_server *s, const char *name)
+{
+    struct sw_swarm *sw = name ? sw_strmap_get(&s->swarms, name) : NULL;
+    if (sw)
+        reconcile(s, sw);
 }
 
 /* ---- start-up and stop ---- */

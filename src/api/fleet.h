@@ -52,6 +52,8 @@ int sw_fleet_create_agent(struct sw_server *s, const char *name, const char *tem
 int sw_fleet_agent_stop(struct sw_server *s, struct sw_agent *a);
 int sw_fleet_agent_start(struct sw_server *s, struct sw_agent *a);
 int sw_fleet_agent_restart(struct sw_server *s, struct sw_agent *a);
+/* Brings a swarm back to its replicas (after one of its agents was removed). */
+void sw_fleet_reconcile_swarm(struct sw_server *s, const char *name);
 /* The agent is being removed: stop its process and forget its runtime state. */
 void sw_fleet_agent_removed(struct sw_server *s, struct sw_agent *a);
 /* Tells running exec/stdio agents about their cancelled or expired tasks. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * agent_cmd.h - the "swarm agent" commands: ls, get, rm. */
+ * agent_cmd.h - the "swarm agent" commands: ls, get, create, stop, start, restart,
+ * rm. */
 #ifndef SW_CLI_AGENT_CMD_H
 #define SW_CLI_AGENT_CMD_H
 

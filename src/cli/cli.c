@@ -28,8 +28,9 @@ static const char cli_global_help[] =
     "directory or above, else $SWARM_HOME/swarm.sock. The token is --token, else\n"
     "$SWARM_TOKEN.\n"
     "\n"
-    "Exit status: 0 ok; 1 the task failed or was cancelled; 2 bad command line;\n"
-    "3 cannot reach the daemon; 4 not found; 5 any other error.\n";
+    "Exit status: 0 ok; 1 the task failed or was cancelled, or destroy was not\n"
+    "confirmed; 2 bad command line or spec file; 3 cannot reach the daemon; 4 not\n"
+    "found; 5 any other error, or the daemon refused an object of apply.\n";
 
 /* Number of words that name matches at the start of words, 0 if it does not. */
 static int name_match(const char *name, const char *const *words, int nwords)

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const sw_swarm_state_names[SW_SWARM_NSTATES] = {"running", "stopped", "failed"};
@@ -119,10 +120,21 @@ static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
     rc = rc ? rc : parse_template_ref(spec, s, err);
     rc = rc ? rc : sw_field_get_int(spec, "replicas", 0, SW_SWARM_MAX_REPLICAS, &s->replicas, err);
     rc = rc ? rc : parse_scale(spec, s, err);
+    if (rc && err->field[0] && strchr(err->field, '.') == NULL &&
+        (strcmp(err->field, "min") == 0 || strcmp(err->field, "max") == 0)) {
+        char field[96];
+        snprintf(field, sizeof field, "scale.%.80s", err->field);
+        snprintf(err->field, sizeof err->field, "%s", field);
+    }
     rc = rc ? rc
             : sw_field_get_enum(spec, "strategy", "one_for_one|one_for_all|rest_for_one",
                                 &s->strategy, err);
     rc = rc ? rc : parse_intensity(spec, s, err);
+    if (rc && (strcmp(err->field, "restarts") == 0 || strcmp(err->field, "period") == 0)) {
+        char field[96];
+        snprintf(field, sizeof field, "intensity.%.80s", err->field);
+        snprintf(err->field, sizeof err->field, "%s", field);
+    }
     rc = rc ? rc : sw_field_get_enum(spec, "topology", "hierarchical|mesh", &s->topology, err);
     rc = rc ? rc : parse_queen(spec, s, err);
     rc = rc ? rc : sw_field_get_labels(spec, "labels", &s->labels, err);

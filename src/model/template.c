@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define DAY_MS (86400000LL)
@@ -59,6 +60,17 @@ static int parse_capabilities(json_t *spec, struct sw_template *t, struct sw_fie
         if (!ok)
             rc = sw_field_fail(err, SW_EBAD_FIELD, "capabilities",
                                "capabilities[%zu] \"%s\" is not a valid capability name", i, c);
+    }
+    return rc;
+}
+
+/* Puts prefix before a field name that is not a path yet ("initial" -> "backoff.initial"). */
+static int nested(int rc, const char *prefix, struct sw_field_error *err)
+{
+    if (rc && err->field[0] && strchr(err->field, '.') == NULL) {
+        char field[96];
+        snprintf(field, sizeof field, "%.15s%.80s", prefix, err->field);
+        snprintf(err->field, sizeof err->field, "%s", field);
     }
     return rc;
 }
@@ -153,10 +165,10 @@ static int parse_body(json_t *spec, const char *name, struct sw_template *t,
     rc = rc ? rc : sw_field_get_env(spec, "env", &t->env, NULL, err);
     rc = rc ? rc : sw_field_get_string(spec, "workdir", 0, 4096, &workdir, err);
     rc = rc ? rc : sw_field_get_enum(spec, "restart", "always|on-failure|never", &t->restart, err);
-    rc = rc ? rc : parse_backoff(spec, t, err);
+    rc = rc ? rc : nested(parse_backoff(spec, t, err), "backoff.", err);
     rc = rc ? rc : sw_field_get_duration(spec, "stop_grace", 0, DAY_MS, &t->stop_grace_ms, err);
-    rc = rc ? rc : parse_health(spec, t, err);
-    rc = rc ? rc : parse_limits(spec, t, err);
+    rc = rc ? rc : nested(parse_health(spec, t, err), "health.", err);
+    rc = rc ? rc : nested(parse_limits(spec, t, err), "limits.", err);
     rc =
         rc ? rc : sw_field_get_enum(spec, "sandbox", "none|development|paranoid", &t->sandbox, err);
     rc =
@@ -185,7 +197,7 @@ int sw_template_parse(const char *name, json_t *spec, const char *prefix, struct
         rc = SW_ENOMEM;
     if (rc && prefix && *prefix && err->field[0]) {
         char field[96];
-        snprintf(field, sizeof field, "%s%s", prefix, err->field);
+        snprintf(field, sizeof field, "%.15s%.80s", prefix, err->field);
         snprintf(err->field, sizeof err->field, "%s", field);
     }
     if (rc) {
