@@ -119,7 +119,8 @@ void sw__exec_start(struct agent_rt *rt, struct sw_task *t)
     if (rc) {
         char msg[160];
         snprintf(msg, sizeof msg, "{\"code\":\"spawn_failed\",\"message\":\"cannot start %s: %s\"}",
-                 tpl->argv[0], sw_strerror(rc));
+                 tpl->argv[0],
+                 rc == SW_ENOT_FOUND ? "not found or not executable" : sw_strerror(rc));
         sw_sched_fail(&s->sched, t, rt->agent, t->lease_id, msg, 1, sw_server_now(s));
         sw_buf_free(&run->out);
         sw_free(run);

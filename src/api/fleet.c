@@ -71,6 +71,8 @@ void sw_fleet_free(struct sw_server *s)
 /* The template an agent runs: its swarm's inline one, or the named one. Borrowed. */
 const struct sw_template *sw_fleet_agent_template(struct sw_server *s, const struct sw_agent *a)
 {
+    if (a->template_name && !a->queen) /* created with an explicit template */
+        return sw_strmap_get(&s->templates, a->template_name);
     struct sw_swarm *sw = a->swarm ? sw_strmap_get(&s->swarms, a->swarm) : NULL;
     if (sw && a->queen)
         return sw->queen_template ? sw->queen_template
@@ -216,13 +218,15 @@ static int create_managed(struct sw_server *s, const char *name, const char *tem
 struct reconcile {
     struct sw_swarm *sw;
     int64_t keep;
+    int destroy; /* the swarm goes: every agent in it goes */
 };
 
 static void drop_extra(struct sw_server *s, struct sw_agent *a, void *arg)
 {
     struct reconcile *r = arg;
     int has_queen = r->sw && (r->sw->queen || r->sw->queen_template) && r->keep > 0;
-    if (a->queen ? !has_queen : (a->replica >= r->keep || a->replica < 0))
+    int standalone = a->template_name != NULL && !a->queen; /* created into the swarm */
+    if (a->queen ? !has_queen : standalone ? r->destroy : (a->replica >= r->keep || a->replica < 0))
         sw_sched_remove_agent(&s->sched, a, sw_server_now(s));
 }
 
@@ -260,7 +264,7 @@ static void count_zero_swarms(struct sw_server *s);
 /* Brings the swarm's agents to its replicas, then starts the ones that should run. */
 static void reconcile(struct sw_server *s, struct sw_swarm *sw)
 {
-    struct reconcile r = {sw, sw->replicas};
+    struct reconcile r = {sw, sw->replicas, 0};
     each_managed(s, sw->name, drop_extra, &r);
     for (int i = 0; i < sw->replicas; i++) {
         char name[96];
@@ -386,7 +390,7 @@ int sw_fleet_delete_swarm(struct sw_server *s, const char *name, struct sw_field
     int rc = sw_server_spec_changed(s, 1, name, NULL, 0);
     if (rc)
         return rc;
-    struct reconcile r = {sw, 0};
+    struct reconcile r = {sw, 0, 1};
     each_managed(s, name, drop_extra, &r);
     sw_strmap_del(&s->swarms, name);
     sw_swarm_free(sw);
@@ -625,6 +629,10 @@ int sw_fleet_create_agent(struct sw_server *s, const char *name, const char *tem
                           const char *swarm, struct sw_agent **out, struct sw_field_error *err)
 {
     struct sw_swarm *sw = NULL;
+    if (!sw_name_valid(name))
+        return sw_field_fail(err, SW_EBAD_FIELD, "name",
+                             "a managed agent's name must match [a-z0-9][a-z0-9._-]{0,62} "
+                             "(it names its log file)");
     if (swarm && (sw = sw_strmap_get(&s->swarms, swarm)) == NULL)
         return sw_field_fail(err, SW_EBAD_FIELD, "swarm", "swarm \"%s\" does not exist", swarm);
     if (sw_strmap_get(&s->templates, template_name) == NULL)

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/ids.h"
+#include "model/fields.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -164,26 +165,7 @@ int sw_field_json(struct sw_request *req, json_t *obj, const char *key, size_t m
 
 int sw_capability_valid(const char *name)
 {
-    size_t len = 0;
-    const char *p = name;
-    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p)))
-        return 0;
-    for (; *p && *p != '@'; p++, len++) {
-        unsigned char c = (unsigned char)*p;
-        if (!(islower(c) || isdigit(c) || c == '.' || c == '_' || c == '/' || c == '-'))
-            return 0;
-    }
-    if (len > 128)
-        return 0;
-    if (*p == '@') {
-        p++;
-        if (!isdigit((unsigned char)*p) || strlen(p) > 9)
-            return 0;
-        for (; *p; p++)
-            if (!isdigit((unsigned char)*p))
-                return 0;
-    }
-    return 1;
+    return sw_capability_name_valid(name);
 }
 
 int sw_path_id(struct sw_request *req, char prefix, const char *what, uint64_t *id)

@@ -31,6 +31,16 @@ static int dry_run(struct sw_request *req)
     return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
+/* 0, or an answered 400 when dry_run is neither true nor false. */
+static int check_dry_run(struct sw_request *req)
+{
+    const char *v = sw_request_query(req, "dry_run");
+    if (v == NULL || dry_run(req) || strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+        return 0;
+    sw_reply_error(req, SW_EBAD_QUERY, "dry_run", "dry_run must be 1, true, 0 or false");
+    return SW_EBAD_QUERY;
+}
+
 /* ---- templates ---- */
 
 static int render_template(const struct sw_template *t, struct sw_buf *out)
@@ -44,7 +54,7 @@ void sw_api_template_put(struct sw_request *req)
     json_t *root = NULL;
     struct sw_field_error err = {{0}, {0}};
     enum sw_apply_action action;
-    if (sw_body_object(req, &root))
+    if (check_dry_run(req) || sw_body_object(req, &root))
         return;
     int rc = sw_fleet_apply_template(s, req->params[0], root, dry_run(req), &action, &err);
     json_decref(root);
@@ -177,7 +187,7 @@ void sw_api_swarm_put(struct sw_request *req)
     json_t *root = NULL;
     struct sw_field_error err = {{0}, {0}};
     enum sw_apply_action action;
-    if (sw_body_object(req, &root))
+    if (check_dry_run(req) || sw_body_object(req, &root))
         return;
     int rc = sw_fleet_apply_swarm(s, req->params[0], root, dry_run(req), &action, &err);
     json_decref(root);

@@ -285,3 +285,27 @@ int sw_field_get_labels(json_t *obj, const char *key, char **out, struct sw_fiel
     *out = text;
     return 0;
 }
+
+int sw_capability_name_valid(const char *name)
+{
+    size_t len = 0;
+    const char *p = name;
+    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p)))
+        return 0;
+    for (; *p && *p != '@'; p++, len++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(islower(c) || isdigit(c) || c == '.' || c == '_' || c == '/' || c == '-'))
+            return 0;
+    }
+    if (len > 128)
+        return 0;
+    if (*p == '@') {
+        p++;
+        if (!isdigit((unsigned char)*p) || strlen(p) > 9)
+            return 0;
+        for (; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return 0;
+    }
+    return 1;
+}

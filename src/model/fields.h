@@ -44,6 +44,8 @@ int sw_field_fail(struct sw_field_error *err, int rc, const char *field, const c
     __attribute__((format(printf, 4, 5)));
 void sw_strv_free(char **v);
 char **sw_strv_dup(char *const *v);
+/* A capability: [a-z0-9][a-z0-9._/-]{0,127}, optionally "@<major version>". */
+int sw_capability_name_valid(const char *name);
 /* A name for swarms and templates: [a-z0-9][a-z0-9._-]{0,62}. */
 int sw_name_valid(const char *name);
 

@@ -54,10 +54,7 @@ static int parse_capabilities(json_t *spec, struct sw_template *t, struct sw_fie
         sw_field_get_strv(spec, "capabilities", 64, 140, &t->capabilities, &t->ncapabilities, err);
     for (size_t i = 0; rc == 0 && i < t->ncapabilities; i++) {
         const char *c = t->capabilities[i];
-        int ok = (c[0] >= 'a' && c[0] <= 'z') || (c[0] >= '0' && c[0] <= '9');
-        for (const char *p = c; ok && *p && *p != '@'; p++)
-            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("._/-", *p);
-        if (!ok)
+        if (!sw_capability_name_valid(c))
             rc = sw_field_fail(err, SW_EBAD_FIELD, "capabilities",
                                "capabilities[%zu] \"%s\" is not a valid capability name", i, c);
     }
@@ -67,7 +64,9 @@ static int parse_capabilities(json_t *spec, struct sw_template *t, struct sw_fie
 /* Puts prefix before a field name that is not a path yet ("initial" -> "backoff.initial"). */
 static int nested(int rc, const char *prefix, struct sw_field_error *err)
 {
-    if (rc && err->field[0] && strchr(err->field, '.') == NULL) {
+    size_t plen = strlen(prefix) - 1; /* without the dot */
+    if (rc && err->field[0] && strchr(err->field, '.') == NULL &&
+        !(strlen(err->field) == plen && strncmp(err->field, prefix, plen) == 0)) {
         char field[96];
         snprintf(field, sizeof field, "%.15s%.80s", prefix, err->field);
         snprintf(err->field, sizeof err->field, "%s", field);
