@@ -23,7 +23,12 @@ static void exec_finish(struct exec_run *run, int64_t status, int signal)
     struct sw_server *s = rt->server;
     struct sw_task *t = sw_sched_task(&s->sched, run->task_id);
     int64_t now = sw_server_now(s);
-    if (t && !run->cancelled && status == 0) {
+    if (t && !run->cancelled && status == 0 && run->too_large) {
+        sw_sched_fail(&s->sched, t, rt->agent, run->lease_id,
+                      "{\"code\":\"output_too_large\",\"message\":\"the task's stdout was larger "
+                      "than --max-payload\"}",
+                      0, now);
+    } else if (t && !run->cancelled && status == 0) {
         json_t *parsed =
             run->out.len ? json_loadb(run->out.data, run->out.len, JSON_DECODE_ANY, NULL) : NULL;
         char *text;
@@ -84,7 +89,7 @@ static void exec_read_cb(struct sw_process *p, int stream, const char *data, siz
         return;
     sw__rt_log(run->rt, NULL, data, len);
     if (stream == 1) {
-        if (sw_buf_append(&run->out, data, len) == SW_ETOO_LARGE && !run->cancelled)
+        if (sw_buf_append(&run->out, data, len) == SW_ETOO_LARGE && !run->too_large++)
             sw_log_warn("fleet", "msg=\"exec output past the payload limit\" agent=%s",
                         run->rt->agent->name);
         return;

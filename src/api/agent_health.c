@@ -14,6 +14,7 @@
 #include "core/log.h"
 
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,9 +161,12 @@ static void check_done(struct agent_rt *rt, int ok, const char *why)
     sw_log_warn("fleet", "msg=\"health check failed\" agent=%s failures=%d reason=\"%s\"",
                 rt->agent->name, rt->health_failures, why);
     if (t && rt->health_failures >= t->health_failures) {
-        sw_log_error("fleet", "msg=\"agent unhealthy, restarting\" agent=%s", rt->agent->name);
+        sw_log_error("fleet", "msg=\"agent unhealthy, killing it\" agent=%s", rt->agent->name);
         rt->health_failures = 0;
-        sw_runner_restart(rt->server, rt->agent, 1);
+        if (rt->proc) /* its exit goes through the supervisor: backoff, intensity */
+            sw_process_signal(rt->proc, SIGKILL);
+        else
+            sw_runner_restart(rt->server, rt->agent, 1);
     }
 }
 

@@ -190,6 +190,8 @@ static void rpc_response(struct agent_rt *rt, json_t *msg)
         return; /* an answer to a cancelled call, or garbage: nothing to do */
     struct sw_task *t = sw_sched_task(&s->sched, c->task_id);
     json_t *result = json_object_get(msg, "result"), *error = json_object_get(msg, "error");
+    if (json_is_null(error))
+        error = NULL;
     if (t && error) {
         int retry;
         char *text = task_error_text(error, &retry);

@@ -158,6 +158,14 @@ static int env_add(char ***env, size_t *n, size_t *cap, const char *key, const c
     return 0;
 }
 
+static int env_has(char **env, const char *key, size_t len)
+{
+    for (char **e = env; e && *e; e++)
+        if (strncmp(*e, key, len) == 0 && (*e)[len] == '=')
+            return 1;
+    return 0;
+}
+
 /* environ, minus SWARM_* and SWARMD_*, plus the template's env, plus the agent's facts. */
 static char **build_env(struct sw_server *s, struct sw_agent *a, const struct sw_template *t,
                         const char *token, const struct sw_task *task)
@@ -169,14 +177,16 @@ static char **build_env(struct sw_server *s, struct sw_agent *a, const struct sw
         if (strncmp(*e, "SWARM", 5) == 0)
             continue;
         char *eq = strchr(*e, '=');
-        if (eq == NULL)
-            continue;
+        if (eq == NULL || env_has(t->env, *e, (size_t)(eq - *e)))
+            continue; /* the template sets it */
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)(eq - *e), *e);
         rc = env_add(&env, &n, &cap, key, eq + 1);
     }
     for (char **e = t->env; rc == 0 && e && *e; e++) {
         char *eq = strchr(*e, '=');
+        if (strncmp(*e, "SWARM_", 6) == 0 || strncmp(*e, "TRACEPARENT=", 12) == 0)
+            continue; /* swarmd's to set */
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)(eq - *e), *e);
         rc = env_add(&env, &n, &cap, key, eq + 1);
@@ -321,8 +331,15 @@ static void stdio_read_cb(struct sw_process *p, int stream, const char *data, si
         sw__rt_log(rt, NULL, data, len);
         return;
     }
-    if (len == 0)
+    if (len == 0) {
         sw_linebuf_finish(&rt->lines, sw__rpc_on_line, rt);
+        if (!sw_process_exited(p) && rt->agent->state != SW_AGENT_STOPPING) {
+            sw_log_warn("fleet", "msg=\"agent closed its stdout: it can take no task, stopping it\" "
+                                 "agent=%s",
+                        rt->agent->name);
+            sw_process_stop(p, 1000); /* its exit is supervised as a failure */
+        }
+    }
     else
         sw_linebuf_feed(&rt->lines, data, len, sw__rpc_on_line, rt);
 }
@@ -391,7 +408,9 @@ int sw__rt_spawn(struct agent_rt *rt, const struct sw_template *t, const struct 
 {
     struct sw_server *s = rt->server;
     char token[70], workdir[4096];
-    if (new_token(token))
+    if (task)
+        memcpy(token, rt->token, sizeof token); /* exec task: the agent's own token */
+    else if (new_token(token))
         return SW_EIO;
     char **env = build_env(s, rt->agent, t, token, task);
     if (env == NULL)
@@ -421,6 +440,7 @@ int sw__rt_spawn(struct agent_rt *rt, const struct sw_template *t, const struct 
         sw_server_forget_token(s, rt->agent);
         sw_token_hash(token, rt->agent->token_hash);
         sw_server_add_token(s, rt->agent);
+        memcpy(rt->token, token, sizeof rt->token);
     }
     return rc;
 }
@@ -450,6 +470,8 @@ static void start_failed(struct agent_rt *rt, int rc)
     sw_sched_agent_changed(&s->sched, a);
 }
 
+static void roll_next(struct sw_server *s);
+
 void sw_runner_start(struct sw_server *s, struct sw_agent *a)
 {
     struct agent_rt *rt = rt_get(s, a);
@@ -478,10 +500,9 @@ void sw_runner_start(struct sw_server *s, struct sw_agent *a)
         sw__live_processes++;
         a->pid = sw_process_pid(rt->proc);
     } else {
-        char token[70];
-        if (new_token(token) == 0) {
+        if (new_token(rt->token) == 0) {
             sw_server_forget_token(s, a);
-            sw_token_hash(token, a->token_hash);
+            sw_token_hash(rt->token, a->token_hash);
             sw_server_add_token(s, a);
         }
         a->pid = 0;
@@ -496,6 +517,9 @@ void sw_runner_start(struct sw_server *s, struct sw_agent *a)
     }
     sw__health_begin(rt);
     sw__rt_arm_waiter(rt);
+    if (roll_current == a)
+        roll_current = NULL;
+    roll_next(s); /* a rolling restart goes on with the next agent */
 }
 
 void sw_runner_schedule_start(struct sw_server *s, struct sw_agent *a, int64_t delay_ms)

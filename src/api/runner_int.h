@@ -36,6 +36,7 @@ struct exec_run {
     char err_tail[STDERR_TAIL];
     size_t err_len;
     int cancelled;
+    int too_large; /* stdout went past --max-payload */
 };
 
 struct agent_rt {
@@ -57,6 +58,7 @@ struct agent_rt {
     struct rpc_call *calls;
     struct exec_run *runs;
     int mode;
+    char token[70]; /* the agent's current token (exec tasks get it too) */
     /* health checks and idle stop (agent_health.c) */
     uv_timer_t watch_timer;
     int watch_init;

@@ -733,8 +733,11 @@ static void agents_check_lost(struct sw_sched *s, int64_t now)
     void *value;
     while (sw_map_next(&s->agents, &pos, NULL, &value)) {
         struct sw_agent *a = value;
-        if (a->kind == SW_AGENT_MANAGED)
-            continue; /* its process tells when it dies */
+        if (a->kind == SW_AGENT_MANAGED) {
+            if (sw_agent_running(a) && a->leases)
+                sw_sched_heartbeat(s, a, now); /* alive as long as its process is */
+            continue;
+        }
         if (a->waiting > 0)
             a->last_seen_at = now; /* a long-poll is open: the agent is there */
         if (a->state == SW_AGENT_LOST || now - a->last_seen_at < limit)

@@ -104,6 +104,33 @@ class SwarmTest(harness.DaemonTestCase):
         status, body = self.d.call("DELETE", "/v1/templates/planner")
         self.assertEqual((status, body["error"]["code"]), (409, "in_use"))
 
+    def test_shell_and_c_stdio_agents_and_long_tasks(self):
+        import shutil
+        d = self.start_daemon("--lease", "1s", "--heartbeat", "300ms")
+        self.d = d
+        agents = {"sh": [os.path.join(ROOT, "examples", "agents", "stdio_agent.sh")],
+                  "c": [os.path.join(os.path.dirname(harness.swarmd_bin()), "examples",
+                                     "stdio_agent_c")]}
+        if shutil.which("jq") is None:
+            del agents["sh"]
+        for version, (name, command) in enumerate(sorted(agents.items()), start=2):
+            self.assertTrue(os.access(command[0], os.X_OK), command)
+            cap = "upper@%d" % version  # the example agents serve upper@N as upper
+            self.put("templates", name, {"command": command, "mode": "stdio",
+                                          "capabilities": [cap]})
+            self.put("swarms", "s" + name, {"template": name, "replicas": 1})
+            self.wait_ready("s" + name, 1)
+            done = self.run_task(cap, {"text": "from " + name})
+            self.assertEqual(done["state"], "succeeded", done)
+            self.assertEqual(done["result"], {"text": "FROM " + name.upper()})
+        # a task three times longer than the lease: the agent's process keeps it alive
+        self.py_template()
+        self.put("swarms", "long", {"template": "py", "replicas": 1})
+        self.wait_ready("long", 1)
+        done = self.run_task("sleep", {"ms": 3000}, timeout=20)
+        self.assertEqual(done["state"], "succeeded", done)
+        self.assertEqual(done["attempt"], 1)
+
     def test_exec_agent(self):
         self.put("templates", "shout", {"command": "tr a-z A-Z", "mode": "exec",
                                          "capabilities": ["shout"], "slots": 2})
