@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "fleet.h"
+#include "runtime/sandbox.h"
 #include "listen.h"
 #include "runner.h"
 
@@ -444,6 +445,12 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
         snprintf(url, sizeof url, "unix:%s", cfg->socket_path);
     else
         snprintf(url, sizeof url, "unix:%s/%s", cwd, cfg->socket_path);
+    char home[4200];
+    if (cfg->home[0] == '/')
+        snprintf(home, sizeof home, "%s", cfg->home);
+    else
+        snprintf(home, sizeof home, "%s/%s", cwd, cfg->home);
+    sw_sandbox_set_hidden(home); /* sandboxed agents see neither the socket nor the db */
     s->workdir = sw_strdup(cwd);
     s->socket_url = sw_strdup(url);
     if (s->workdir == NULL || s->socket_url == NULL)

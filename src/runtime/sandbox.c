@@ -150,6 +150,18 @@ static void builder_add_limit(struct argv_builder *b, const char *option, int64_
     builder_add(b, arg);
 }
 
+static char *hidden_path; /* covered by an empty tmpfs in every sandbox (swarmd's home) */
+
+int sw_sandbox_set_hidden(const char *path)
+{
+    char *copy = path ? sw_strdup(path) : NULL;
+    if (path && copy == NULL)
+        return SW_ENOMEM;
+    sw_free(hidden_path);
+    hidden_path = copy;
+    return 0;
+}
+
 static void builder_add_bwrap(struct argv_builder *b, enum sw_sandbox preset, const char *workdir)
 {
     /* no --new-session: the agent already leads its own session without a terminal (setsid),
@@ -166,6 +178,10 @@ static void builder_add_bwrap(struct argv_builder *b, enum sw_sandbox preset, co
         builder_add(b, "--die-with-parent");
     for (size_t i = 0; i < sizeof mounts / sizeof mounts[0]; i++)
         builder_add(b, mounts[i]);
+    if (hidden_path) { /* before the work dir, which may lie inside it */
+        builder_add(b, "--tmpfs");
+        builder_add(b, hidden_path);
+    }
     builder_add(b, "--bind");
     builder_add(b, workdir);
     builder_add(b, workdir);

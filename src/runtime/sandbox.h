@@ -29,6 +29,10 @@ const char *sw_sandbox_name(enum sw_sandbox preset);
  * whose path is not executable counts as missing. The strings are copied. For tests
  * and for a configured location. 0 or SW_ENOMEM. */
 int sw_sandbox_set_tools(const char *bwrap_path, const char *prlimit_path);
+/* A directory hidden from every sandbox (an empty tmpfs over it, mounted before the work
+ * dir, so a work dir inside it stays visible): swarmd's home, with its socket and
+ * database. NULL = none. 0 or SW_ENOMEM. */
+int sw_sandbox_set_hidden(const char *path);
 /* Builds a new NULL-terminated argv (caller frees with sw_argv_free) that runs argv
  * with the limits (through `prlimit --as=BYTES --nofile=N:N --nproc=N:N --`, each only
  * when set; no prlimit when none is set) inside the sandbox preset (through bwrap;

@@ -355,7 +355,11 @@ class SwarmTest(harness.DaemonTestCase):
                  "    socket.create_connection(('127.0.0.1', %d), timeout=2); out.append('net-open')\n"
                  "except OSError:\n"
                  "    out.append('net-refused')\n"
-                 "print(' '.join(out))\n") % (outside, port)
+                 "try:\n"
+                 "    u = socket.socket(socket.AF_UNIX); u.connect(%r); out.append('socket-open')\n"
+                 "except OSError:\n"
+                 "    out.append('socket-hidden')\n"
+                 "print(' '.join(out))\n") % (outside, port, d.socket_path)
         status, body = d.call("PUT", "/v1/templates/jail", {
             "command": [sys.executable, "-c", probe], "mode": "exec", "capabilities": ["jail"],
             "sandbox": "paranoid", "workdir": os.path.join(d.home, "work"),
@@ -366,7 +370,7 @@ class SwarmTest(harness.DaemonTestCase):
         task = d.submit("jail", max_attempts=1)
         status, done = d.get("/v1/tasks/%s?wait_ms=10000" % task["id"], timeout=15)
         self.assertEqual(done["state"], "succeeded", done)
-        self.assertEqual(done["result"], "outside-refused wrote-inside net-refused")
+        self.assertEqual(done["result"], "outside-refused wrote-inside net-refused socket-hidden")
         self.assertFalse(os.path.exists(outside))
         # /tmp is private: the daemon's home (under /tmp here) is not the host's
         probe2 = "open(%r, 'w').write('x'); print('done')" % os.path.join(d.home, "escaped")
