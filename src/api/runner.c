@@ -273,19 +273,31 @@ static void deliver(struct agent_rt *rt, struct sw_task *t)
         return;
     }
     struct rpc_call *c = sw_calloc(1, sizeof *c);
-    json_t *params = sw__task_json(t);
-    if (c == NULL || params == NULL || rt->proc == NULL) {
+    struct sw_buf line;
+    sw_buf_init(&line, (size_t)rt->server->cfg.max_payload * 4 + (1 << 20));
+    if (c == NULL || rt->proc == NULL) {
         sw_free(c);
-        json_decref(params);
         return; /* the lease expires and the task is retried */
     }
     c->rpc_id = ++rt->next_rpc_id;
+    /* the task as rendered for the API, not parsed again: {"jsonrpc","id","method","params"} */
+    int rc = sw_buf_appendf(&line,
+                            "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"task.run\","
+                            "\"params\":",
+                            (unsigned long long)c->rpc_id);
+    rc = rc ? rc : sw_task_render(t, &line);
+    rc = rc ? rc : sw_buf_append(&line, "}\n", 2);
+    if (rc) {
+        sw_buf_free(&line);
+        sw_free(c);
+        return;
+    }
     c->task_id = t->id;
     c->lease_id = t->lease_id;
     c->next = rt->calls;
     rt->calls = c;
-    sw__rpc_send(rt, json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id",
-                               (json_int_t)c->rpc_id, "method", "task.run", "params", params));
+    sw_process_write(rt->proc, line.data, line.len);
+    sw_buf_free(&line);
 }
 
 static void waiter_ready_cb(struct sw_lease_waiter *w)
@@ -334,13 +346,13 @@ static void stdio_read_cb(struct sw_process *p, int stream, const char *data, si
     if (len == 0) {
         sw_linebuf_finish(&rt->lines, sw__rpc_on_line, rt);
         if (!sw_process_exited(p) && rt->agent->state != SW_AGENT_STOPPING) {
-            sw_log_warn("fleet", "msg=\"agent closed its stdout: it can take no task, stopping it\" "
-                                 "agent=%s",
+            sw_log_warn("fleet",
+                        "msg=\"agent closed its stdout: it can take no task, stopping it\" "
+                        "agent=%s",
                         rt->agent->name);
             sw_process_stop(p, 1000); /* its exit is supervised as a failure */
         }
-    }
-    else
+    } else
         sw_linebuf_feed(&rt->lines, data, len, sw__rpc_on_line, rt);
 }
 

@@ -376,11 +376,17 @@ static int recover(struct sw_server *s)
     return 0;
 }
 
+static void reap_timer_cb(uv_timer_t *timer)
+{
+    sw_runner_reap_orphans(timer->data);
+}
+
 static void signal_cb(uv_signal_t *sig, int signum)
 {
     struct sw_server *s = sig->data;
-    if (signum == SIGCHLD) {
-        sw_runner_reap_orphans(s);
+    if (signum == SIGCHLD) { /* after libuv's own handling and any restart: not urgent */
+        if (!uv_is_active((uv_handle_t *)&s->reap_timer))
+            uv_timer_start(&s->reap_timer, reap_timer_cb, 100, 0);
         return;
     }
     if (signum == SIGHUP) {
@@ -474,6 +480,8 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
         return rc;
     uv_timer_init(loop, &s->tick_timer);
     s->tick_timer.data = s;
+    uv_timer_init(loop, &s->reap_timer);
+    s->reap_timer.data = s;
     uv_prepare_init(loop, &s->prepare);
     s->prepare.data = s;
     uv_prepare_start(&s->prepare, prepare_cb);
@@ -526,7 +534,8 @@ static void finish_stop(struct sw_server *s)
     uv_handle_t *handles[] = {(uv_handle_t *)&s->commit_async, (uv_handle_t *)&s->tick_timer,
                               (uv_handle_t *)&s->prepare,      (uv_handle_t *)&s->shutdown_timer,
                               (uv_handle_t *)&s->sig_term,     (uv_handle_t *)&s->sig_int,
-                              (uv_handle_t *)&s->sig_hup,      (uv_handle_t *)&s->sig_chld};
+                              (uv_handle_t *)&s->sig_hup,      (uv_handle_t *)&s->sig_chld,
+                              (uv_handle_t *)&s->reap_timer};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
         close_handle(handles[i]);
     sw_log_info("daemon", "msg=\"stopped\"");

@@ -68,6 +68,7 @@ struct sw_server {
     uv_timer_t tick_timer;
     uv_prepare_t prepare;
     uv_timer_t shutdown_timer;
+    uv_timer_t reap_timer; /* orphan reaping, a little after SIGCHLD */
     uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
     struct sw_http_listener unix_listener, tcp_listener;
     int has_tcp;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,8 +28,9 @@ static void usage(FILE *out)
                  "Options (each also as an environment variable and a config-file key;\n"
                  "flags override the environment, which overrides the config file):\n");
     sw_config_print_help(sw_options_table, out);
-    fprintf(out, "  %-34s print this help\n  %-34s print the version\n"
-                 "  %-34s print a commented config file with every option\n",
+    fprintf(out,
+            "  %-34s print this help\n  %-34s print the version\n"
+            "  %-34s print a commented config file with every option\n",
             "--help", "--version", "--print-config");
 }
 
@@ -64,8 +66,9 @@ static int load_options(struct sw_options *o, int argc, char **argv)
     }
     int level;
     if (rc == 0 && sw_log_level_parse(o->log_level, &level)) {
-        fprintf(stderr, "swarmd: bad value \"%s\" for log-level: expected error, warn, info or "
-                        "debug\n",
+        fprintf(stderr,
+                "swarmd: bad value \"%s\" for log-level: expected error, warn, info or "
+                "debug\n",
                 o->log_level);
         return 2;
     }
@@ -74,8 +77,9 @@ static int load_options(struct sw_options *o, int argc, char **argv)
         return 2;
     }
     if (o->listen && *o->listen && sw_listen_check(o->listen)) {
-        fprintf(stderr, "swarmd: bad value \"%s\" for listen: expected HOST:PORT with a port "
-                        "from 0 to 65535, such as 127.0.0.1:7070 (see swarmd --help)\n",
+        fprintf(stderr,
+                "swarmd: bad value \"%s\" for listen: expected HOST:PORT with a port "
+                "from 0 to 65535, such as 127.0.0.1:7070 (see swarmd --help)\n",
                 o->listen);
         return 2;
     }
@@ -148,6 +152,11 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphaned grandchildren of agents are ours to reap */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max; /* 4 descriptors per managed agent, 1 per client */
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     umask(077);
     if (sw_log_open(o.log_file)) {
         fprintf(stderr, "swarmd: cannot open log file %s: %s\n", o.log_file, strerror(errno));

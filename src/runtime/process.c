@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #define PROCESS_READ_CHUNK (64 * 1024)
+
+/* One read buffer for every process: reads are delivered and consumed synchronously on
+ * the loop thread, so nothing else holds it (saves 64 KiB per agent). */
+static char shared_read_buf[PROCESS_READ_CHUNK];
 /* Bytes a drain timeout still reads synchronously from a pipe before closing it. */
 #define PROCESS_DRAIN_MAX (4 * 1024 * 1024)
 
@@ -57,7 +61,6 @@ struct sw_process {
     int64_t drain_ms;
     int64_t exit_status;
     int term_signal;
-    char read_buf[PROCESS_READ_CHUNK];
 };
 
 struct process_write {
@@ -123,10 +126,8 @@ static void process_output_end(struct process_output *o)
 
 static void process_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct sw_process *p = h->data;
-
-    buf->base = p->read_buf;
-    buf->len = sizeof p->read_buf;
+    buf->base = shared_read_buf;
+    buf->len = sizeof shared_read_buf;
 }
 
 static void process_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -154,14 +155,14 @@ static void process_output_drain(struct process_output *o)
         return;
     if (uv_fileno((uv_handle_t *)&o->pipe, &fd) == 0) {
         while (total < PROCESS_DRAIN_MAX && !p->released) {
-            ssize_t n = read(fd, p->read_buf, sizeof p->read_buf);
+            ssize_t n = read(fd, shared_read_buf, sizeof shared_read_buf);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 break;
             total += (size_t)n;
             if (p->read_cb)
-                p->read_cb(p, o->stream, p->read_buf, (size_t)n);
+                p->read_cb(p, o->stream, shared_read_buf, (size_t)n);
         }
     }
     process_output_end(o);
