@@ -300,11 +300,52 @@ static void deliver(struct agent_rt *rt, struct sw_task *t)
     sw_buf_free(&line);
 }
 
+/* A task leased to a managed agent reaches its process only once the lease is committed,
+ * as a remote agent's lease reply does: a task is never run that the store does not know
+ * of. */
+struct sw_delivery {
+    struct sw_delivery *next;
+    uint64_t agent_id, task_id, lease_id, seq;
+};
+
+static void queue_delivery(struct agent_rt *rt, struct sw_task *t)
+{
+    struct sw_server *s = rt->server;
+    struct sw_delivery *d = sw_calloc(1, sizeof *d);
+    if (d == NULL)
+        return; /* the lease expires and the task is retried */
+    d->agent_id = rt->agent->id;
+    d->task_id = t->id;
+    d->lease_id = t->lease_id;
+    d->seq = s->has_dirty ? s->open_seq : s->queued_seq;
+    if (s->deliveries_tail)
+        s->deliveries_tail->next = d;
+    else
+        s->deliveries_head = d;
+    s->deliveries_tail = d;
+}
+
+void sw_runner_deliver_committed(struct sw_server *s)
+{
+    struct sw_delivery *d;
+    while ((d = s->deliveries_head) && d->seq <= s->committed_seq) {
+        s->deliveries_head = d->next;
+        if (s->deliveries_head == NULL)
+            s->deliveries_tail = NULL;
+        struct sw_agent *a = sw_sched_agent(&s->sched, d->agent_id);
+        struct sw_task *t = sw_sched_task(&s->sched, d->task_id);
+        if (a && a->runtime && t && t->state == SW_TASK_RUNNING && t->lease_id == d->lease_id &&
+            t->agent_id == a->id && !s->stopping)
+            deliver(a->runtime, t);
+        sw_free(d);
+    }
+}
+
 static void waiter_ready_cb(struct sw_lease_waiter *w)
 {
     struct agent_rt *rt = w->data;
     for (int i = 0; i < w->ntasks; i++)
-        deliver(rt, w->tasks[i]);
+        queue_delivery(rt, w->tasks[i]);
     sw__rt_arm_waiter(rt);
 }
 

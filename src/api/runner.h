@@ -39,6 +39,8 @@ int sw_runner_connect(struct sw_server *s, struct sw_agent *a, char ***argv, cha
                       size_t size);
 /* Managed processes still alive. */
 int sw_runner_active(struct sw_server *s);
+/* Hands managed agents the tasks whose leases are now committed (after each commit). */
+void sw_runner_deliver_committed(struct sw_server *s);
 /* Reaps exited orphans (the daemon is a subreaper) that libuv does not know of. */
 void sw_runner_reap_orphans(struct sw_server *s);
 /* Tells agents about their cancelled or expired tasks (kills exec processes, sends

@@ -185,6 +185,8 @@ static void commit_async_cb(uv_async_t *async)
     if (seq <= s->committed_seq)
         return;
     s->committed_seq = seq;
+    if (s->deliveries_head)
+        sw_runner_deliver_committed(s);
     while (s->commit_head && s->commit_head->need_seq <= seq) {
         struct sw_request *req = s->commit_head;
         s->commit_head = req->commit_next;
@@ -587,6 +589,9 @@ void sw_server_shutdown(struct sw_server *s)
 
 void sw_server_free(struct sw_server *s)
 {
+    s->committed_seq = UINT64_MAX; /* drops what was still waiting (the daemon stops) */
+    s->stopping = 1;
+    sw_runner_deliver_committed(s);
     sw_fleet_kill_all(s);
     sw_committer_stop(s->committer);
     if (s->store)

@@ -60,6 +60,7 @@ struct sw_server {
     int cold_candidates;               /* idle-stopped agents */
     int zero_swarms;                   /* swarms scaled to zero */
     struct sw_log_follower *followers; /* GET .../logs?follow=1 streams (swarms_api.c) */
+    struct sw_delivery *deliveries_head, *deliveries_tail; /* leases waiting for their commit */
 
     struct sw_map task_waiters; /* task id -> first waiting request (GET ?wait_ms) */
     struct sw_map agent_tokens; /* first 8 bytes of token hash -> agent */
