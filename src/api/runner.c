@@ -589,12 +589,51 @@ void sw_runner_schedule_start(struct sw_server *s, struct sw_agent *a, int64_t d
     uv_timer_start(&rt->timer, start_timer_cb, (uint64_t)delay_ms, 0);
 }
 
+/* Spawns happen at most SPAWNS_PER_TURN per loop turn; the rest are spread over the
+ * next milliseconds, so applying a swarm of 1,000 agents never stops the API. */
+#define SPAWNS_PER_TURN 32
+
+void sw_runner_new_turn(struct sw_server *s)
+{
+    s->spawns_this_turn = 0;
+    if (s->spawns_deferred > 0)
+        s->spawns_deferred -=
+            s->spawns_deferred < SPAWNS_PER_TURN ? s->spawns_deferred : SPAWNS_PER_TURN;
+}
+
+static void spread_timer_cb(uv_timer_t *timer)
+{
+    struct agent_rt *rt = timer->data;
+    struct sw_server *s = rt->server;
+    if (s->spawns_this_turn >= SPAWNS_PER_TURN) { /* this turn's budget is spent */
+        uv_timer_start(&rt->timer, spread_timer_cb, 1, 0);
+        return;
+    }
+    s->spawns_this_turn++;
+    sw_runner_start(s, rt->agent);
+}
+
+static void start_spread(struct sw_server *s, struct sw_agent *a)
+{
+    struct agent_rt *rt = rt_get(s, a);
+    if (rt == NULL)
+        return;
+    if (s->spawns_this_turn++ < SPAWNS_PER_TURN) {
+        sw_runner_start(s, a);
+        return;
+    }
+    int64_t delay = 1 + s->spawns_deferred++ / SPAWNS_PER_TURN;
+    a->state = SW_AGENT_STARTING;
+    sw_sched_agent_changed(&s->sched, a);
+    uv_timer_start(&rt->timer, spread_timer_cb, (uint64_t)delay, 0);
+}
+
 void sw_runner_start_supervised(struct sw_server *s, struct sw_agent *a)
 {
     struct agent_rt *rt = rt_get(s, a);
     const struct sw_template *t = sw_fleet_agent_template(s, a);
     if (rt == NULL || t == NULL || rt->fast_exits == 0) {
-        sw_runner_start(s, a);
+        start_spread(s, a);
         return;
     }
     int64_t delay = sw_backoff_delay_ms(&t->backoff, rt->fast_exits, sw_sched_random(&s->sched));

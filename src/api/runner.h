@@ -17,7 +17,10 @@ struct sw_agent;
 /* Copies capabilities, slots and labels from the agent's template into the agent. */
 int sw_runner_describe(struct sw_server *s, struct sw_agent *a);
 void sw_runner_start(struct sw_server *s, struct sw_agent *a);
-/* Starts now, or after the crash-loop backoff if its last runs were short. */
+/* Called at each loop turn: resets the per-turn spawn budget. */
+void sw_runner_new_turn(struct sw_server *s);
+/* Starts now (or within a few milliseconds when many start at once), or after the
+ * crash-loop backoff if its last runs were short. */
 void sw_runner_start_supervised(struct sw_server *s, struct sw_agent *a);
 /* Starts after delay_ms (state backoff meanwhile). */
 void sw_runner_schedule_start(struct sw_server *s, struct sw_agent *a, int64_t delay_ms);

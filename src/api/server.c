@@ -215,6 +215,7 @@ static void prepare_cb(uv_prepare_t *prepare)
 {
     struct sw_server *s = prepare->data;
     int64_t now = sw_server_now(s);
+    sw_runner_new_turn(s);
     if (s->sched.cancels_pending) {
         s->sched.cancels_pending = 0;
         sw_runner_deliver_cancels(s);
