@@ -222,7 +222,15 @@ static void resolve_workdir(struct sw_server *s, const struct sw_template *t, ch
         snprintf(out, size, "%s", t->workdir);
     else
         snprintf(out, size, "%s/%s", s->workdir, t->workdir);
-    mkdir(out, 0755); /* the usual case: a work dir that does not exist yet */
+    /* the usual case: a work dir that does not exist yet (every missing level) */
+    for (char *p = out + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(out, 0755);
+        *p = '/';
+    }
+    mkdir(out, 0755);
 }
 
 static int new_token(char out[70])

@@ -48,15 +48,20 @@ static int render_template(const struct sw_template *t, struct sw_buf *out)
     return sw_template_render(t, out);
 }
 
-void sw_api_template_put(struct sw_request *req)
+static int render_swarm(struct sw_server *s, const struct sw_swarm *sw, struct sw_buf *out);
+
+/* PUT of a template or a swarm: apply (or dry-run), answer {"action","dry_run",KIND}. */
+static void apply_spec(struct sw_request *req, int is_swarm)
 {
     struct sw_server *s = req->server;
     json_t *root = NULL;
     struct sw_field_error err = {{0}, {0}};
     enum sw_apply_action action;
+    const char *name = req->params[0];
     if (check_dry_run(req) || sw_body_object(req, &root))
         return;
-    int rc = sw_fleet_apply_template(s, req->params[0], root, dry_run(req), &action, &err);
+    int rc = is_swarm ? sw_fleet_apply_swarm(s, name, root, dry_run(req), &action, &err)
+                      : sw_fleet_apply_template(s, name, root, dry_run(req), &action, &err);
     json_decref(root);
     if (rc) {
         reply_field_error(req, rc, &err);
@@ -65,15 +70,23 @@ void sw_api_template_put(struct sw_request *req)
     struct sw_buf body;
     sw_buf_init(&body, 1 << 24);
     sw_buf_appendf(&body,
-                   "{\"action\":\"%s\",\"dry_run\":%s,\"template\":", sw_apply_action_names[action],
-                   dry_run(req) ? "true" : "false");
-    struct sw_template *t = sw_strmap_get(&s->templates, req->params[0]);
-    if (t)
-        render_template(t, &body);
-    else
+                   "{\"action\":\"%s\",\"dry_run\":%s,\"%s\":", sw_apply_action_names[action],
+                   dry_run(req) ? "true" : "false", is_swarm ? "swarm" : "template");
+    const void *obj =
+        is_swarm ? sw_strmap_get(&s->swarms, name) : sw_strmap_get(&s->templates, name);
+    if (obj == NULL)
         sw_buf_appendstr(&body, "null");
+    else if (is_swarm)
+        render_swarm(s, obj, &body);
+    else
+        render_template(obj, &body);
     sw_buf_append(&body, "}", 1);
     sw_reply(req, action == SW_APPLY_CREATED && !dry_run(req) ? 201 : 200, &body);
+}
+
+void sw_api_template_put(struct sw_request *req)
+{
+    apply_spec(req, 0);
 }
 
 void sw_api_template_get(struct sw_request *req)
@@ -183,30 +196,7 @@ static int render_swarm(struct sw_server *s, const struct sw_swarm *sw, struct s
 
 void sw_api_swarm_put(struct sw_request *req)
 {
-    struct sw_server *s = req->server;
-    json_t *root = NULL;
-    struct sw_field_error err = {{0}, {0}};
-    enum sw_apply_action action;
-    if (check_dry_run(req) || sw_body_object(req, &root))
-        return;
-    int rc = sw_fleet_apply_swarm(s, req->params[0], root, dry_run(req), &action, &err);
-    json_decref(root);
-    if (rc) {
-        reply_field_error(req, rc, &err);
-        return;
-    }
-    struct sw_buf body;
-    sw_buf_init(&body, 1 << 24);
-    sw_buf_appendf(&body,
-                   "{\"action\":\"%s\",\"dry_run\":%s,\"swarm\":", sw_apply_action_names[action],
-                   dry_run(req) ? "true" : "false");
-    struct sw_swarm *sw = sw_strmap_get(&s->swarms, req->params[0]);
-    if (sw)
-        render_swarm(s, sw, &body);
-    else
-        sw_buf_appendstr(&body, "null");
-    sw_buf_append(&body, "}", 1);
-    sw_reply(req, action == SW_APPLY_CREATED && !dry_run(req) ? 201 : 200, &body);
+    apply_spec(req, 1);
 }
 
 void sw_api_swarm_list(struct sw_request *req)
