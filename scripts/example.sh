@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # example.sh - the main job: builds swarmd, starts it on embedded SQLite in ./.swarm,
-# starts two example remote workers (examples/worker.py), submits a handful of tasks
-# with the swarm CLI and shows them finishing. With --keep, the daemon and workers
-# stay up (Ctrl-C stops them); otherwise everything is stopped at the end.
+# applies the example swarm (examples/swarm.yaml: supervised agents in Python, shell and
+# C in a small swarm tree), starts two example remote workers (examples/worker.py),
+# submits a handful of tasks with the swarm CLI and shows them finishing. With --keep,
+# everything stays up (Ctrl-C stops it); otherwise it is all stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -27,6 +28,8 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 echo "== swarmd is up (home .swarm, socket .swarm/swarm.sock, log .swarm/swarmd.log)"
+echo "== applying the example swarm (examples/swarm.yaml)"
+swarm apply -f examples/swarm.yaml
 python3 examples/worker.py --name worker-1 --slots 4 &
 pids+=("$!")
 python3 examples/worker.py --name worker-2 --slots 4 &
@@ -41,11 +44,15 @@ ids+=("$(swarm task submit echo --payload '"delayed by 1s"' --delay 1s)")
 ids+=("$(swarm task submit fail --payload '{"retry":false}')")
 ids+=("$(swarm task submit echo --payload '{"once":true}' --key example-once)")
 ids+=("$(swarm task submit echo --payload '{"once":true}' --key example-once)")
+ids+=("$(swarm task submit upper-exec --payload '{"text":"run by an exec agent"}')")
+ids+=("$(swarm task submit sum --payload '{"numbers":[40,2]}')")
 for id in "${ids[@]}"; do
     swarm task wait "$id" >/dev/null 2>&1 || true
 done
 echo "== tasks"
 swarm task ls
+echo "== swarms"
+swarm ls
 echo "== agents"
 swarm agent ls
 echo "== the result of ${ids[1]}"
