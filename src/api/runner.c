@@ -673,7 +673,8 @@ void sw_runner_stop(struct sw_server *s, struct sw_agent *a, int then_start)
     }
     for (struct exec_run *run = rt->runs; run; run = run->next)
         sw_process_stop(run->proc, grace);
-    sw_sched_agent_down(&s->sched, a, SW_AGENT_STOPPED,
+    sw_sched_agent_down(&s->sched, a, a->state == SW_AGENT_FAILED ? SW_AGENT_FAILED
+                                                                  : SW_AGENT_STOPPED,
                         "{\"code\":\"agent_stopped\",\"message\":\"the agent was stopped\"}",
                         sw_server_now(s));
     if (then_start)

@@ -182,6 +182,7 @@ class SwarmTest(harness.DaemonTestCase):
         wait_until(lambda: self.swarm("top")["swarm"]["state"] == "failed", 30, "escalation to root")
         leaf = self.swarm("leaf")["swarm"]
         self.assertEqual(leaf["state"], "failed")
+        self.assertEqual(self.agents("leaf")[0]["state"], "failed")
         self.assertIn("restarts", leaf["failure"])
         self.assertIn("leaf", self.swarm("top")["swarm"]["failure"])
         # at least one second between restarts of a crash-looping agent
