@@ -66,6 +66,24 @@ static struct agent_rt *rt_get(struct sw_server *s, struct sw_agent *a)
     return rt;
 }
 
+/* A process whose agent was removed: it gets its stop grace, then is released. */
+static void drain_exit_cb(struct sw_process *p, int64_t status, int signal)
+{
+    sw_process_close(p);
+    sw__live_processes--;
+}
+
+static void drain(struct sw_process *p, int64_t grace_ms, int now)
+{
+    if (now || sw_process_exited(p)) {
+        sw_process_close(p);
+        sw__live_processes--;
+        return;
+    }
+    sw_process_rebind(p, drain_exit_cb, NULL, NULL);
+    sw_process_stop(p, grace_ms);
+}
+
 void sw_runner_forget(struct sw_server *s, struct sw_agent *a)
 {
     struct agent_rt *rt = a->runtime;
@@ -73,15 +91,15 @@ void sw_runner_forget(struct sw_server *s, struct sw_agent *a)
         return;
     if (rt->waiter.linked)
         sw_sched_unwait(&s->sched, &rt->waiter);
-    if (rt->proc) {
-        sw_process_close(rt->proc); /* kills the group */
-        sw__live_processes--;
-    }
+    const struct sw_template *t = sw_fleet_agent_template(s, a);
+    int64_t grace = t ? t->stop_grace_ms : 10000;
+    int now = s->stopping; /* the daemon's own stop already gave the grace */
+    if (rt->proc)
+        drain(rt->proc, grace, now);
     while (rt->runs) {
         struct exec_run *run = rt->runs;
         rt->runs = run->next;
-        sw_process_close(run->proc);
-        sw__live_processes--;
+        drain(run->proc, grace, now);
         sw_buf_free(&run->out);
         sw_free(run);
     }
@@ -673,10 +691,9 @@ void sw_runner_stop(struct sw_server *s, struct sw_agent *a, int then_start)
     }
     for (struct exec_run *run = rt->runs; run; run = run->next)
         sw_process_stop(run->proc, grace);
-    sw_sched_agent_down(&s->sched, a, a->state == SW_AGENT_FAILED ? SW_AGENT_FAILED
-                                                                  : SW_AGENT_STOPPED,
-                        "{\"code\":\"agent_stopped\",\"message\":\"the agent was stopped\"}",
-                        sw_server_now(s));
+    sw_sched_agent_down(
+        &s->sched, a, a->state == SW_AGENT_FAILED ? SW_AGENT_FAILED : SW_AGENT_STOPPED,
+        "{\"code\":\"agent_stopped\",\"message\":\"the agent was stopped\"}", sw_server_now(s));
     if (then_start)
         sw_runner_start(s, a);
 }

@@ -248,7 +248,8 @@ void sw_api_swarm_get(struct sw_request *req)
         if (a->swarm && strcmp(a->swarm, sw->name) == 0)
             list[n++] = a;
     }
-    qsort(list, n, sizeof *list, agent_cmp);
+    if (list)
+        qsort(list, n, sizeof *list, agent_cmp);
     struct sw_buf body;
     sw_buf_init(&body, (size_t)1 << 28);
     sw_buf_appendstr(&body, "{\"swarm\":");

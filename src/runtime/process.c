@@ -316,6 +316,14 @@ int sw_process_spawn(uv_loop_t *loop, const struct sw_process_options *o,
     return 0;
 }
 
+void sw_process_rebind(struct sw_process *p, sw_process_exit_cb exit_cb, sw_process_read_cb read_cb,
+                       void *data)
+{
+    p->exit_cb = exit_cb;
+    p->read_cb = read_cb;
+    p->data = data;
+}
+
 void *sw_process_data(const struct sw_process *p)
 {
     return p->data;
