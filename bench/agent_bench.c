@@ -121,8 +121,7 @@ static void conn_open(struct conn *c)
 
 /* Sends one request, reads the answer (Content-Length bodies only: swarmd's). Returns
  * the status and sets *body (NUL-terminated, in c->buf); -1 on a broken connection. */
-static int http(struct conn *c, const char *method, const char *path, const char *body,
-                char **out)
+static int http(struct conn *c, const char *method, const char *path, const char *body, char **out)
 {
     char head[512];
     size_t blen = body ? strlen(body) : 0;
@@ -130,7 +129,8 @@ static int http(struct conn *c, const char *method, const char *path, const char
                         "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                         "Content-Length: %zu\r\n\r\n",
                         method, path, blen);
-    if (write(c->fd, head, (size_t)hlen) != hlen || (blen && write(c->fd, body, blen) != (ssize_t)blen))
+    if (write(c->fd, head, (size_t)hlen) != hlen ||
+        (blen && write(c->fd, body, blen) != (ssize_t)blen))
         return -1;
     size_t used = 0, want = 0;
     char *end = NULL;
@@ -360,9 +360,10 @@ static int cmd_start(int argc, char **argv)
     char path[256], body[512], get_path[256];
     snprintf(path, sizeof path, "/v1/swarms/%s", swarm);
     snprintf(get_path, sizeof get_path, "/v1/swarms/%s", swarm);
-    snprintf(body, sizeof body,
-             "{\"template\":\"%s\",\"replicas\":%d,\"intensity\":{\"restarts\":1000,\"period\":\"1s\"}}",
-             tpl, n);
+    snprintf(
+        body, sizeof body,
+        "{\"template\":\"%s\",\"replicas\":%d,\"intensity\":{\"restarts\":1000,\"period\":\"1s\"}}",
+        tpl, n);
     static int kids[MAXP];
     struct put_arg put = {path, body, 0, -1, 0};
     struct conn api = {0};
@@ -395,7 +396,8 @@ static int cmd_start(int argc, char **argv)
             if (http(&api, "GET", get_path, NULL, &resp) == 200) {
                 char *agents = strstr(resp, "\"agents\":[");
                 if (agents && count_str(agents, "\"state\":\"ready\"") == (size_t)n &&
-                    count_str(agents, "\"pid\":0,") == 0 && count_str(agents, "\"pid\":") == (size_t)n)
+                    count_str(agents, "\"pid\":0,") == 0 &&
+                    count_str(agents, "\"pid\":") == (size_t)n)
                     api_ms = now_ms() - t0;
             }
             next_api = t + 10;
@@ -531,13 +533,14 @@ out:;
     qsort(tf, (size_t)done, sizeof *tf, cmp_double);
     qsort(te, (size_t)done, sizeof *te, cmp_double);
     qsort(ta, (size_t)done, sizeof *ta, cmp_double);
-    printf("RESULT mode=restart agents=%d kills=%d fork_p50_ms=%.2f exec_p50_ms=%.2f "
-           "exec_p99_ms=%.2f exec_max_ms=%.2f api_p50_ms=%.2f api_p99_ms=%.2f api_max_ms=%.2f "
-           "api_missing=%d waits=%d rss_before_kb=%ld rss_after_kb=%ld fds_before=%d fds_after=%d\n",
-           nagents, done, pct(tf, (size_t)done, 50), pct(te, (size_t)done, 50),
-           pct(te, (size_t)done, 99), pct(te, (size_t)done, 100), pct(ta, (size_t)done, 50),
-           pct(ta, (size_t)done, 99), pct(ta, (size_t)done, 100), api_missing, waited_rounds,
-           rss0, rss1, fds0, fds1);
+    printf(
+        "RESULT mode=restart agents=%d kills=%d fork_p50_ms=%.2f exec_p50_ms=%.2f "
+        "exec_p99_ms=%.2f exec_max_ms=%.2f api_p50_ms=%.2f api_p99_ms=%.2f api_max_ms=%.2f "
+        "api_missing=%d waits=%d rss_before_kb=%ld rss_after_kb=%ld fds_before=%d fds_after=%d\n",
+        nagents, done, pct(tf, (size_t)done, 50), pct(te, (size_t)done, 50),
+        pct(te, (size_t)done, 99), pct(te, (size_t)done, 100), pct(ta, (size_t)done, 50),
+        pct(ta, (size_t)done, 99), pct(ta, (size_t)done, 100), api_missing, waited_rounds, rss0,
+        rss1, fds0, fds1);
     return done == kills ? 0 : 1;
 }
 

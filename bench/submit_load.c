@@ -79,10 +79,11 @@ static void *worker(void *arg)
             break;
         int blen = snprintf(body, sizeof body, "{\"capability\":\"%s\",\"payload\":{\"p\":\"%s\"}}",
                             capability, pad);
-        int rlen = snprintf(req, sizeof req,
-                            "POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %d\r\n\r\n%s",
-                            blen, body);
+        int rlen =
+            snprintf(req, sizeof req,
+                     "POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %d\r\n\r\n%s",
+                     blen, body);
         double t0 = now_us();
         if (write(fd, req, (size_t)rlen) != rlen || read_response(fd, resp, sizeof resp) != 201)
             atomic_fetch_add(&errors, 1);

@@ -49,20 +49,19 @@ static void send_error(json_t *id, int code, const char *message, int retry)
     json_t *error = json_pack("{s:i, s:s}", "code", code, "message", message);
     if (retry >= 0)
         json_object_set_new(error, "data", json_pack("{s:b}", "retry", retry));
-    send_msg(json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-                       "error", error));
+    send_msg(json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+                       error));
 }
 
 /* A call to swarmd; its answer comes back later on stdin with the same id. */
 static void call_swarmd(const char *method, json_t *params)
 {
-    send_msg(json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", ++next_call_id,
-                       "method", method, "params", params));
+    send_msg(json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", ++next_call_id, "method",
+                       method, "params", params));
 }
 
 /* The result of a task (new reference), or NULL with *message and *retry set. */
-static json_t *run_task(const char *capability, json_t *payload, const char **message,
-                        int *retry)
+static json_t *run_task(const char *capability, json_t *payload, const char **message, int *retry)
 {
     size_t len = strcspn(capability, "@"); /* "upper@2" is served as "upper" */
     if (len == 4 && strncmp(capability, "echo", 4) == 0)

@@ -59,8 +59,8 @@ struct sw_server {
     char *socket_url;                  /* "unix:<socket>", given to managed agents */
     int cold_candidates;               /* idle-stopped agents */
     int zero_swarms;                   /* swarms scaled to zero */
-    int spawns_this_turn; /* agent processes started in this loop turn */
-    int spawns_deferred;  /* starts spread over the next turns */
+    int spawns_this_turn;              /* agent processes started in this loop turn */
+    int spawns_deferred;               /* starts spread over the next turns */
     struct sw_log_follower *followers; /* GET .../logs?follow=1 streams (swarms_api.c) */
     struct sw_delivery *deliveries_head, *deliveries_tail; /* leases waiting for their commit */
 

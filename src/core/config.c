@@ -20,8 +20,8 @@ const char *sw_config_error(void)
 static int config_fail(const struct sw_config_entry *e, const char *value, const char *origin,
                        const char *why)
 {
-    snprintf(config_error_text, sizeof config_error_text, "%s: bad value \"%s\" for %s: %s",
-             origin, value, e->key, why);
+    snprintf(config_error_text, sizeof config_error_text, "%s: bad value \"%s\" for %s: %s", origin,
+             value, e->key, why);
     return SW_ECONFIG;
 }
 
@@ -143,8 +143,7 @@ int sw_config_set(const struct sw_config_entry *table, void *opts, const char *k
 {
     const struct sw_config_entry *e = config_find(table, key, strlen(key));
     if (e == NULL) {
-        snprintf(config_error_text, sizeof config_error_text, "%s: unknown option %s", origin,
-                 key);
+        snprintf(config_error_text, sizeof config_error_text, "%s: unknown option %s", origin, key);
         return SW_ENOT_FOUND;
     }
     return config_apply(e, opts, value, origin);
@@ -211,8 +210,8 @@ int sw_config_load_env(const struct sw_config_entry *table, void *opts)
     return 0;
 }
 
-int sw_config_load_args(const struct sw_config_entry *table, void *opts, int argc,
-                        char **argv, int *next)
+int sw_config_load_args(const struct sw_config_entry *table, void *opts, int argc, char **argv,
+                        int *next)
 {
     int i = 1;
     for (; i < argc; i++) {
@@ -223,8 +222,8 @@ int sw_config_load_args(const struct sw_config_entry *table, void *opts, int arg
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const struct sw_config_entry *e = config_find(table, name, len);
         if (e == NULL) {
-            snprintf(config_error_text, sizeof config_error_text, "unknown option --%.*s",
-                     (int)len, name);
+            snprintf(config_error_text, sizeof config_error_text, "unknown option --%.*s", (int)len,
+                     name);
             return SW_ECONFIG;
         }
         const char *value = eq ? eq + 1 : NULL;

@@ -44,8 +44,8 @@ int sw_config_load_file(const struct sw_config_entry *table, void *opts, const c
 int sw_config_load_env(const struct sw_config_entry *table, void *opts);
 /* Parses --key value / --key=value flags; bool flags may stand alone (--flag).
  * Stops at the first non-flag argument and stores its index in *next. */
-int sw_config_load_args(const struct sw_config_entry *table, void *opts, int argc,
-                        char **argv, int *next);
+int sw_config_load_args(const struct sw_config_entry *table, void *opts, int argc, char **argv,
+                        int *next);
 /* Prints the table as --help text, or as a commented reference config file. */
 void sw_config_print_help(const struct sw_config_entry *table, FILE *out);
 void sw_config_print_reference(const struct sw_config_entry *table, FILE *out);

@@ -17,20 +17,9 @@ static const struct unit duration_units[] = {
 };
 
 static const struct unit size_units[] = {
-    {"", 1},
-    {"k", 1024},
-    {"K", 1024},
-    {"KiB", 1024},
-    {"KB", 1024},
-    {"m", 1 << 20},
-    {"M", 1 << 20},
-    {"MiB", 1 << 20},
-    {"MB", 1 << 20},
-    {"g", 1 << 30},
-    {"G", 1 << 30},
-    {"GiB", 1 << 30},
-    {"GB", 1 << 30},
-    {NULL, 0},
+    {"", 1},        {"k", 1024},      {"K", 1024},      {"KiB", 1024},   {"KB", 1024},
+    {"m", 1 << 20}, {"M", 1 << 20},   {"MiB", 1 << 20}, {"MB", 1 << 20}, {"g", 1 << 30},
+    {"G", 1 << 30}, {"GiB", 1 << 30}, {"GB", 1 << 30},  {NULL, 0},
 };
 
 /* Reads digits at *p into *value; 0 or SW_EINVAL on no digits or overflow. */

@@ -147,8 +147,7 @@ void sw_strmap_free(struct sw_strmap *m)
     memset(m, 0, sizeof *m);
 }
 
-static struct sw_strmap_slot *strmap_find(const struct sw_strmap *m, const char *key,
-                                          uint64_t hash)
+static struct sw_strmap_slot *strmap_find(const struct sw_strmap *m, const char *key, uint64_t hash)
 {
     if (m->cap == 0)
         return NULL;

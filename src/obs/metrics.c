@@ -15,9 +15,8 @@ static const double bucket_bounds[SW_HIST_BUCKETS] = {
 static const int http_statuses[8] = {200, 201, 400, 404, 409, 413, 500, 0};
 
 static const char *const counter_names[SW_CNT_N] = {
-    "swarmd_tasks_submitted_total", "swarmd_tasks_succeeded_total",
-    "swarmd_tasks_failed_total",    "swarmd_tasks_retried_total",
-    "swarmd_tasks_cancelled_total", "swarmd_tasks_leased_total",
+    "swarmd_tasks_submitted_total", "swarmd_tasks_succeeded_total", "swarmd_tasks_failed_total",
+    "swarmd_tasks_retried_total",   "swarmd_tasks_cancelled_total", "swarmd_tasks_leased_total",
 };
 
 static const char *const counter_help[SW_CNT_N] = {
@@ -184,9 +183,10 @@ static int render_http(struct sw_metrics *m, struct sw_buf *out)
                 continue;
             char status[8];
             snprintf(status, sizeof status, "%d", http_statuses[i]);
-            rc = sw_buf_appendf(out, "swarmd_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
-                                m->route_names[r], http_statuses[i] ? status : "other",
-                                (unsigned long long)m->http[r][i]);
+            rc =
+                sw_buf_appendf(out, "swarmd_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                               m->route_names[r], http_statuses[i] ? status : "other",
+                               (unsigned long long)m->http[r][i]);
         }
     }
     return rc;
@@ -200,8 +200,8 @@ int sw_metrics_render(struct sw_metrics *m, struct sw_sched *s, struct sw_buf *o
             : render_histogram(out, "swarmd_task_dispatch_latency_seconds",
                                "Time from queued to leased.", &m->dispatch_latency);
     rc = rc ? rc
-            : render_histogram(out, "swarmd_task_run_seconds",
-                               "Time from lease to success.", &m->run_time);
+            : render_histogram(out, "swarmd_task_run_seconds", "Time from lease to success.",
+                               &m->run_time);
     rc = rc ? rc : render_http(m, out);
     rc = rc ? rc
             : sw_buf_appendf(out,

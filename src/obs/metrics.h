@@ -22,7 +22,7 @@ struct sw_histogram {
 enum sw_task_counter {
     SW_CNT_SUBMITTED,
     SW_CNT_SUCCEEDED,
-    SW_CNT_FAILED, /* dead */
+    SW_CNT_FAILED,  /* dead */
     SW_CNT_RETRIED, /* attempts that failed and will retry */
     SW_CNT_CANCELLED,
     SW_CNT_LEASED,

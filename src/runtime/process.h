@@ -47,8 +47,8 @@ int sw_process_spawn(uv_loop_t *loop, const struct sw_process_options *o,
                      struct sw_process **out);
 void *sw_process_data(const struct sw_process *p);
 /* Hands the process's callbacks to a new owner (e.g. to drain it after its agent went). */
-void sw_process_rebind(struct sw_process *p, sw_process_exit_cb exit_cb,
-                       sw_process_read_cb read_cb, void *data);
+void sw_process_rebind(struct sw_process *p, sw_process_exit_cb exit_cb, sw_process_read_cb read_cb,
+                       void *data);
 int sw_process_pid(const struct sw_process *p);
 /* 1 once the child itself has exited (its exit_cb may still wait for output EOF). */
 int sw_process_exited(const struct sw_process *p);

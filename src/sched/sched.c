@@ -526,8 +526,8 @@ static void apply_success(struct sw_task *t, void *arg)
     sw_task_set_str(&t->error, NULL);
 }
 
-int sw_sched_complete(struct sw_sched *s, struct sw_task *t, struct sw_agent *a,
-                      uint64_t lease_id, const char *result, int64_t now)
+int sw_sched_complete(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uint64_t lease_id,
+                      const char *result, int64_t now)
 {
     int rc = check_holder(t, a, lease_id);
     if (rc)
@@ -554,8 +554,8 @@ int sw_sched_fail(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uin
     return 0;
 }
 
-int sw_sched_progress(struct sw_sched *s, struct sw_task *t, struct sw_agent *a,
-                      uint64_t lease_id, const char *progress, int64_t now)
+int sw_sched_progress(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uint64_t lease_id,
+                      const char *progress, int64_t now)
 {
     int rc = check_holder(t, a, lease_id);
     if (rc)

@@ -28,7 +28,12 @@ enum sw_task_event {
     SW_TASK_EV_RETRIED, /* retried by hand */
 };
 
-enum sw_agent_event { SW_AGENT_EV_REGISTERED, SW_AGENT_EV_LOST, SW_AGENT_EV_BACK, SW_AGENT_EV_REMOVED };
+enum sw_agent_event {
+    SW_AGENT_EV_REGISTERED,
+    SW_AGENT_EV_LOST,
+    SW_AGENT_EV_BACK,
+    SW_AGENT_EV_REMOVED
+};
 
 struct sw_sched_hooks {
     void *ctx;
@@ -75,13 +80,13 @@ struct sw_lease_waiter {
 struct sw_sched {
     struct sw_sched_config cfg;
     struct sw_sched_hooks hooks;
-    struct sw_map tasks;          /* id -> task (live and recently finished) */
-    struct sw_strmap idempotency; /* key -> task, for tasks in memory */
-    struct sw_strmap queues;      /* capability -> struct sw_queue */
-    struct sw_map agents;         /* id -> agent */
-    struct sw_strmap agent_names; /* name -> agent */
-    struct sw_heap delayed;       /* SCHEDULED by run_at */
-    struct sw_heap leases;        /* RUNNING by lease_deadline */
+    struct sw_map tasks;                 /* id -> task (live and recently finished) */
+    struct sw_strmap idempotency;        /* key -> task, for tasks in memory */
+    struct sw_strmap queues;             /* capability -> struct sw_queue */
+    struct sw_map agents;                /* id -> agent */
+    struct sw_strmap agent_names;        /* name -> agent */
+    struct sw_heap delayed;              /* SCHEDULED by run_at */
+    struct sw_heap leases;               /* RUNNING by lease_deadline */
     struct sw_task *lru_head, *lru_tail; /* terminal tasks, oldest first */
     size_t terminal_count;
     struct sw_lease_waiter *waiters_head, *waiters_tail;
@@ -127,12 +132,12 @@ void sw_sched_dispatch(struct sw_sched *s, int64_t now);
 /* Outcomes reported by the lease holder. SW_ESTALE_LEASE when lease_id is not the
  * task's current lease (or the task is not running), SW_EFORBIDDEN when the agent is
  * not the holder. result/error/progress are compact JSON texts (copied). */
-int sw_sched_complete(struct sw_sched *s, struct sw_task *t, struct sw_agent *a,
-                      uint64_t lease_id, const char *result, int64_t now);
+int sw_sched_complete(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uint64_t lease_id,
+                      const char *result, int64_t now);
 int sw_sched_fail(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uint64_t lease_id,
                   const char *error, int retry, int64_t now);
-int sw_sched_progress(struct sw_sched *s, struct sw_task *t, struct sw_agent *a,
-                      uint64_t lease_id, const char *progress, int64_t now);
+int sw_sched_progress(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uint64_t lease_id,
+                      const char *progress, int64_t now);
 
 /* Client actions. Cancel: SW_EBAD_STATE on succeeded/failed (cancelled again is a
  * no-op). Retry: only failed or cancelled tasks. */

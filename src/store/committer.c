@@ -45,10 +45,10 @@ static void commit_until_done(struct sw_committer *c, struct sw_store_batch *fir
         if (rc == 0)
             break;
         atomic_store(&c->failing, 1);
-        sw_log_error("store", "msg=\"commit failed, retrying\" seq=%llu ops=%zu error=%s "
-                              "retry_ms=%lld",
-                     (unsigned long long)last_seq, ops, sw_strerror_code(rc),
-                     (long long)backoff);
+        sw_log_error("store",
+                     "msg=\"commit failed, retrying\" seq=%llu ops=%zu error=%s "
+                     "retry_ms=%lld",
+                     (unsigned long long)last_seq, ops, sw_strerror_code(rc), (long long)backoff);
         sleep_ms(backoff);
         backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
     }
@@ -85,8 +85,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int sw_committer_start(struct sw_committer **out, struct sw_store *store,
-                       void (*notify)(void *arg), void *arg)
+int sw_committer_start(struct sw_committer **out, struct sw_store *store, void (*notify)(void *arg),
+                       void *arg)
 {
     struct sw_committer *c = sw_calloc(1, sizeof *c);
     if (c == NULL)

@@ -17,8 +17,8 @@
 struct sw_committer;
 
 /* notify(arg) is called on the writer thread after each commit. */
-int sw_committer_start(struct sw_committer **out, struct sw_store *store,
-                       void (*notify)(void *arg), void *arg);
+int sw_committer_start(struct sw_committer **out, struct sw_store *store, void (*notify)(void *arg),
+                       void *arg);
 /* Queues b (ownership moves); its seq must be above every queued one. Loop thread. */
 void sw_committer_submit(struct sw_committer *c, struct sw_store_batch *b);
 /* The sequence number of the last committed batch. Loop thread. */

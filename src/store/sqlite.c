@@ -26,9 +26,9 @@ struct sqlite_store {
 };
 
 #define TASK_COLUMNS                                                                               \
-    "id, capability, state, priority, payload, labels, idempotency_key, swarm, parent, "         \
-    "attempt, max_attempts, dead, timeout_ms, backoff_initial_ms, backoff_max_ms, "              \
-    "backoff_multiplier, created_at, updated_at, run_at, queued_at, started_at, finished_at, "   \
+    "id, capability, state, priority, payload, labels, idempotency_key, swarm, parent, "           \
+    "attempt, max_attempts, dead, timeout_ms, backoff_initial_ms, backoff_max_ms, "                \
+    "backoff_multiplier, created_at, updated_at, run_at, queued_at, started_at, finished_at, "     \
     "lease_id, agent_id, result, error, progress"
 
 static int sqlite_fail(sqlite3 *db, const char *what)
@@ -53,8 +53,8 @@ static int open_connection(const char *path, int sync, int readonly, sqlite3 **o
 {
     static const char *const sync_pragmas[] = {
         "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=OFF"};
-    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
-                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         sw_log_error("store", "msg=\"cannot open database\" path=\"%s\" error=\"%s\"", path,
@@ -65,8 +65,9 @@ static int open_connection(const char *path, int sync, int readonly, sqlite3 **o
     sqlite3_busy_timeout(db, 5000);
     int rc = readonly ? 0 : exec_sql(db, "PRAGMA journal_mode=WAL");
     rc = rc ? rc : exec_sql(db, sync_pragmas[sync]);
-    rc = rc ? rc : exec_sql(db, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-16384;"
-                                "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
+    rc = rc ? rc
+            : exec_sql(db, "PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-16384;"
+                           "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864");
     if (rc) {
         sqlite3_close(db);
         return rc;
@@ -95,17 +96,17 @@ static int migrate(sqlite3 *db)
             continue;
         rc = exec_sql(db, m->sql);
         char insert[256];
-        snprintf(insert, sizeof insert,
-                 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)", m->version, m->name,
-                 (long long)sw_clock_wall_ms());
+        snprintf(insert, sizeof insert, "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)",
+                 m->version, m->name, (long long)sw_clock_wall_ms());
         rc = rc ? rc : exec_sql(db, insert);
         if (rc == 0)
             sw_log_info("store", "msg=\"migration applied\" version=%d name=%s", m->version,
                         m->name);
     }
     if (rc == 0 && current > latest) {
-        sw_log_error("store", "msg=\"database schema is newer than this swarmd\" schema=%d "
-                              "known=%d",
+        sw_log_error("store",
+                     "msg=\"database schema is newer than this swarmd\" schema=%d "
+                     "known=%d",
                      current, latest);
         rc = SW_ESTORE_SCHEMA;
     }
@@ -161,10 +162,9 @@ static void sqlite_close(struct sw_store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (s == NULL)
         return;
-    sqlite3_stmt *all[] = {s->task_insert,  s->task_update,  s->agent_put,
-                           s->agent_delete, s->task_get,     s->task_by_key,
-                           s->spec_put[0],  s->spec_put[1],  s->spec_delete[0],
-                           s->spec_delete[1]};
+    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,   s->agent_put,   s->agent_delete,
+                           s->task_get,       s->task_by_key,   s->spec_put[0], s->spec_put[1],
+                           s->spec_delete[0], s->spec_delete[1]};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
@@ -421,7 +421,7 @@ static int load_agent_row(sqlite3_stmt *st, struct sw_agent **out)
  * work) runs on both cores. Unfinished tasks are found by scanning the table in id
  * order from the oldest one (three index probes find it): a sequential read, and the
  * finished tasks before it are never touched. Rows travel in chunks. */
-#define LOAD_CHUNK 4096
+#define LOAD_CHUNK   4096
 #define LOAD_READERS 2
 
 struct load_chunk {
@@ -597,9 +597,8 @@ static int load_tasks(struct sqlite_store *s, const struct sw_store_loader *l, c
 
 static int load_specs(struct sqlite_store *s, const struct sw_store_loader *l)
 {
-    static const char *const queries[2] = {
-        "SELECT name, spec, 0 FROM templates ORDER BY name",
-        "SELECT name, spec, stopped FROM swarms ORDER BY name"};
+    static const char *const queries[2] = {"SELECT name, spec, 0 FROM templates ORDER BY name",
+                                           "SELECT name, spec, stopped FROM swarms ORDER BY name"};
     int rc = 0;
     for (int i = 0; rc == 0 && i < 2; i++) {
         sqlite3_stmt *st = NULL;

@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (size < 1)
         return 0;
     server_reset();
-    const struct fuzz_route *r = &fuzz_routes[data[0] % (sizeof fuzz_routes / sizeof fuzz_routes[0])];
+    const struct fuzz_route *r =
+        &fuzz_routes[data[0] % (sizeof fuzz_routes / sizeof fuzz_routes[0])];
     struct sw_request req;
     memset(&req, 0, sizeof req);
     req.server = &server;
