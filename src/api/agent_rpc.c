@@ -227,9 +227,11 @@ void sw__rpc_on_line(void *arg, const char *line, size_t len, int too_long)
     }
     const char *method = json_string_value(json_object_get(msg, "method"));
     json_t *params = json_object_get(msg, "params");
-    if (method)
-        rpc_request(rt, json_object_get(msg, "id"), method, params ? params : json_object());
-    else if (json_object_get(msg, "result") || json_object_get(msg, "error"))
+    if (method) {
+        json_t *empty = params ? NULL : json_object();
+        rpc_request(rt, json_object_get(msg, "id"), method, params ? params : empty);
+        json_decref(empty);
+    } else if (json_object_get(msg, "result") || json_object_get(msg, "error"))
         rpc_response(rt, msg);
     else
         rpc_error(rt, json_object_get(msg, "id"), -32600, "invalid request");
