@@ -34,113 +34,54 @@ int sw_body_object(struct sw_request *req, json_t **out)
     return 0;
 }
 
+static int reply_field(struct sw_request *req, int rc, const struct sw_field_error *err);
+
 int sw_body_only(struct sw_request *req, json_t *obj, const char *const allowed[])
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        int known = 0;
-        for (int i = 0; allowed[i] && !known; i++)
-            known = strcmp(allowed[i], key) == 0;
-        if (!known) {
-            sw_reply_error(req, SW_EUNKNOWN_FIELD, key, "unknown field \"%s\"", key);
-            return SW_EUNKNOWN_FIELD;
-        }
-    }
-    return 0;
+    struct sw_field_error err;
+    return reply_field(req, sw_fields_only(obj, allowed, NULL, &err), &err);
 }
 
-static int bad_field(struct sw_request *req, const char *key, const char *expected)
+/* Answers the request with the error a model field reader reported. */
+static int reply_field(struct sw_request *req, int rc, const struct sw_field_error *err)
 {
-    sw_reply_error(req, SW_EBAD_FIELD, key, "%s must be %s", key, expected);
-    return SW_EBAD_FIELD;
+    if (rc)
+        sw_reply_error(req, rc, err->field[0] ? err->field : NULL, "%s", err->message);
+    return rc;
 }
 
 int sw_field_string(struct sw_request *req, json_t *obj, const char *key, int required,
                     size_t max_len, const char **out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || (json_is_null(v) && !required)) {
-        if (!required)
-            return 0;
-        sw_reply_error(req, SW_EMISSING_FIELD, key, "%s is required", key);
-        return SW_EMISSING_FIELD;
-    }
-    if (!json_is_string(v))
-        return bad_field(req, key, "a string");
-    size_t len = json_string_length(v);
-    if (len == 0 || len > max_len || strlen(json_string_value(v)) != len) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "a string of 1 to %zu characters", max_len);
-        return bad_field(req, key, expected);
-    }
-    *out = json_string_value(v);
-    return 0;
+    struct sw_field_error err;
+    return reply_field(req, sw_field_get_string(obj, key, required, max_len, out, &err), &err);
 }
 
 int sw_field_int(struct sw_request *req, json_t *obj, const char *key, int64_t min, int64_t max,
                  int64_t *out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "an integer from %lld to %lld", (long long)min,
-                 (long long)max);
-        return bad_field(req, key, expected);
-    }
-    *out = json_integer_value(v);
-    return 0;
+    struct sw_field_error err;
+    return reply_field(req, sw_field_get_int(obj, key, min, max, out, &err), &err);
 }
 
 int sw_field_number(struct sw_request *req, json_t *obj, const char *key, double min, double max,
                     double *out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "a number from %g to %g", min, max);
-        return bad_field(req, key, expected);
-    }
-    *out = json_number_value(v);
-    return 0;
+    struct sw_field_error err;
+    return reply_field(req, sw_field_get_number(obj, key, min, max, out, &err), &err);
 }
 
 int sw_field_bool(struct sw_request *req, json_t *obj, const char *key, int *out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v))
-        return bad_field(req, key, "true or false");
-    *out = json_is_true(v);
-    return 0;
+    struct sw_field_error err;
+    return reply_field(req, sw_field_get_bool(obj, key, out, &err), &err);
 }
 
 int sw_field_labels(struct sw_request *req, json_t *obj, const char *key, char **out)
 {
-    json_t *v = json_object_get(obj, key);
+    struct sw_field_error err;
     *out = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_object(v) || json_object_size(v) > 64)
-        return bad_field(req, key, "an object of at most 64 string values");
-    const char *k;
-    json_t *value;
-    json_object_foreach(v, k, value)
-    {
-        if (!json_is_string(value) || strlen(k) == 0 || strlen(k) > 128 ||
-            json_string_length(value) > 1024)
-            return bad_field(req, key,
-                             "an object of string values (keys of 1 to 128 "
-                             "characters, values up to 1024)");
-    }
-    *out = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-    return *out ? 0 : SW_ENOMEM;
+    return reply_field(req, sw_field_get_labels(obj, key, out, &err), &err);
 }
 
 int sw_field_json(struct sw_request *req, json_t *obj, const char *key, size_t max_len, char **out)
