@@ -143,19 +143,7 @@ static void agent_print(const json_t *agent)
 
 static int agent_get(struct sw_cli *cli)
 {
-    struct sw_client *client;
-    json_t *agent = NULL;
-    int rc = sw_cli_client(cli, &client);
-
-    if (rc == 0)
-        rc = sw_client_call_on(client, "GET", "/v1/agents/", cli->args.operands[0], "", NULL, 0,
-                               &agent);
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, agent);
-    else if (rc == 0)
-        agent_print(agent);
-    json_decref(agent);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_show(cli, "/v1/agents/", agent_print);
 }
 
 static int agent_rm(struct sw_cli *cli)

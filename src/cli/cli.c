@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 
 #include "core/alloc.h"
+#include "cli/client.h"
+#include "cli/output.h"
 #include "core/error.h"
 
 #include <string.h>
@@ -266,4 +268,20 @@ int sw_cli_exit(struct sw_cli *cli, int rc)
     default:
         return SW_EXIT_ERROR;
     }
+}
+
+int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json_t *obj))
+{
+    struct sw_client *client;
+    json_t *obj = NULL;
+    int rc = sw_cli_client(cli, &client);
+
+    if (rc == 0)
+        rc = sw_client_call_on(client, "GET", prefix, cli->args.operands[0], "", NULL, 0, &obj);
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, obj);
+    else if (rc == 0)
+        print(obj);
+    json_decref(obj);
+    return sw_cli_exit(cli, rc);
 }

@@ -54,6 +54,9 @@ int sw_cli_client(struct sw_cli *cli, struct sw_client **client);
  * cli->args.error with a hint to --help); SW_EIO = unreachable; SW_ENOT_FOUND = not
  * found; anything else = error (already printed, except SW_ENOMEM, printed here). */
 int sw_cli_exit(struct sw_cli *cli, int rc);
+/* GET <prefix><first operand> and print it: as JSON with -o json, else with print.
+ * Returns the exit status. */
+int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json_t *obj));
 
 /* Prints the help for the command or group named by words (all commands for none)
  * on out. Returns SW_EXIT_OK, or SW_EXIT_USAGE when the words name nothing. */

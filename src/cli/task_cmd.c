@@ -326,19 +326,7 @@ static void task_print(const json_t *task)
 
 static int task_get(struct sw_cli *cli)
 {
-    struct sw_client *client;
-    json_t *task = NULL;
-    int rc = sw_cli_client(cli, &client);
-
-    if (rc == 0)
-        rc = sw_client_call_on(client, "GET", "/v1/tasks/", cli->args.operands[0], "", NULL, 0,
-                               &task);
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, task);
-    else if (rc == 0)
-        task_print(task);
-    json_decref(task);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_show(cli, "/v1/tasks/", task_print);
 }
 
 static int task_wait(struct sw_cli *cli)
