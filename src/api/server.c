@@ -379,6 +379,22 @@ static int recover(struct sw_server *s)
     return 0;
 }
 
+/* Finished tasks created before now - retention go, from memory and from the store (ids
+ * grow with time, so the cut is an id). */
+static void retention_timer_cb(uv_timer_t *timer)
+{
+    struct sw_server *s = timer->data;
+    int64_t cutoff = sw_server_now(s) - s->cfg.task_retention_ms;
+    if (cutoff <= 0)
+        return;
+    uint64_t before_id = (uint64_t)cutoff << 16;
+    sw_sched_forget_before(&s->sched, before_id);
+    if (s->spec_ops == NULL && (s->spec_ops = sw_store_batch_new(s->open_seq)) == NULL)
+        return;
+    if (sw_store_batch_add_prune(s->spec_ops, before_id) == 0)
+        s->has_dirty = 1;
+}
+
 static void reap_timer_cb(uv_timer_t *timer)
 {
     sw_runner_reap_orphans(timer->data);
@@ -485,6 +501,13 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     s->tick_timer.data = s;
     uv_timer_init(loop, &s->reap_timer);
     s->reap_timer.data = s;
+    uv_timer_init(loop, &s->retention_timer);
+    s->retention_timer.data = s;
+    if (cfg->task_retention_ms > 0) {
+        int64_t every = cfg->task_retention_ms / 4;
+        every = every < 100 ? 100 : every > 60000 ? 60000 : every;
+        uv_timer_start(&s->retention_timer, retention_timer_cb, (uint64_t)every, (uint64_t)every);
+    }
     uv_prepare_init(loop, &s->prepare);
     s->prepare.data = s;
     uv_prepare_start(&s->prepare, prepare_cb);
@@ -538,7 +561,7 @@ static void finish_stop(struct sw_server *s)
                               (uv_handle_t *)&s->prepare,      (uv_handle_t *)&s->shutdown_timer,
                               (uv_handle_t *)&s->sig_term,     (uv_handle_t *)&s->sig_int,
                               (uv_handle_t *)&s->sig_hup,      (uv_handle_t *)&s->sig_chld,
-                              (uv_handle_t *)&s->reap_timer};
+                              (uv_handle_t *)&s->reap_timer,   (uv_handle_t *)&s->retention_timer};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
         close_handle(handles[i]);
     sw_log_info("daemon", "msg=\"stopped\"");

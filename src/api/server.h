@@ -31,6 +31,7 @@ struct sw_server_config {
     int64_t shutdown_grace_ms;
     int64_t max_connections;
     int64_t max_header_bytes;
+    int64_t task_retention_ms; /* 0 = keep finished tasks forever */
     struct sw_sched_config sched;
 };
 
@@ -71,7 +72,8 @@ struct sw_server {
     uv_timer_t tick_timer;
     uv_prepare_t prepare;
     uv_timer_t shutdown_timer;
-    uv_timer_t reap_timer; /* orphan reaping, a little after SIGCHLD */
+    uv_timer_t reap_timer;      /* orphan reaping, a little after SIGCHLD */
+    uv_timer_t retention_timer; /* deletes finished tasks past --task-retention */
     uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
     struct sw_http_listener unix_listener, tcp_listener;
     int has_tcp;

@@ -128,6 +128,7 @@ static void fill_server_config(const struct sw_options *o, struct sw_server_conf
     c->shutdown_grace_ms = o->shutdown_grace_ms;
     c->max_connections = o->max_connections;
     c->max_header_bytes = o->max_header_bytes;
+    c->task_retention_ms = o->task_retention_ms;
     c->sched.lease_ms = o->lease_ms;
     c->sched.heartbeat_ms = o->heartbeat_ms;
     c->sched.lost_after = 3;

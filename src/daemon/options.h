@@ -26,6 +26,7 @@ struct sw_options {
     int64_t backoff_initial_ms;
     int64_t backoff_max_ms;
     int64_t task_cache;
+    int64_t task_retention_ms;
     int64_t max_connections;
     int64_t max_header_bytes;
     int64_t shutdown_grace_ms;

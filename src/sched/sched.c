@@ -796,19 +796,35 @@ int64_t sw_sched_next_deadline(const struct sw_sched *s)
     return next;
 }
 
+static void evict_one(struct sw_sched *s, struct sw_task *t)
+{
+    struct sw_queue *q = sw_strmap_get(&s->queues, t->capability);
+    lru_unlink(s, t);
+    if (q)
+        q->count[t->state]--;
+    sw_map_del(&s->tasks, t->id);
+    if (t->idempotency_key && sw_strmap_get(&s->idempotency, t->idempotency_key) == t)
+        sw_strmap_del(&s->idempotency, t->idempotency_key);
+    sw_task_free(t);
+}
+
+void sw_sched_forget_before(struct sw_sched *s, uint64_t before_id)
+{
+    struct sw_task *t = s->lru_head;
+    while (t) {
+        struct sw_task *next = t->lru_next;
+        if (t->id < before_id && !t->dirty)
+            evict_one(s, t);
+        t = next;
+    }
+}
+
 void sw_sched_evict(struct sw_sched *s)
 {
     while (s->terminal_count > s->cfg.terminal_cache) {
         struct sw_task *t = s->lru_head;
         if (t == NULL || t->dirty)
             break;
-        struct sw_queue *q = sw_strmap_get(&s->queues, t->capability);
-        lru_unlink(s, t);
-        if (q)
-            q->count[t->state]--;
-        sw_map_del(&s->tasks, t->id);
-        if (t->idempotency_key && sw_strmap_get(&s->idempotency, t->idempotency_key) == t)
-            sw_strmap_del(&s->idempotency, t->idempotency_key);
-        sw_task_free(t);
+        evict_one(s, t);
     }
 }

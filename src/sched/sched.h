@@ -167,6 +167,9 @@ void sw_sched_tick(struct sw_sched *s, int64_t now);
 /* The earliest time tick has work to do (at the latest, the next check for lost
  * agents). */
 int64_t sw_sched_next_deadline(const struct sw_sched *s);
+/* Forgets finished tasks with an id below before_id (retention; not those in the open
+ * commit batch). */
+void sw_sched_forget_before(struct sw_sched *s, uint64_t before_id);
 /* Evicts finished tasks past the cache size (only those already handed to the store). */
 void sw_sched_evict(struct sw_sched *s);
 

@@ -117,6 +117,16 @@ fail:
     return SW_ENOMEM;
 }
 
+int sw_store_batch_add_prune(struct sw_store_batch *b, uint64_t before_id)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = SW_STORE_TASK_PRUNE;
+    op->at = (int64_t)before_id;
+    return 0;
+}
+
 int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *name,
                             const char *spec, int stopped, int64_t now)
 {

@@ -21,6 +21,7 @@ struct sqlite_store {
     sqlite3 *reader;
     sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
     sqlite3_stmt *spec_put[2], *spec_delete[2]; /* [0] templates, [1] swarms */
+    sqlite3_stmt *task_prune;
     sqlite3_stmt *task_get, *task_by_key;
     char *path;
 };
@@ -145,6 +146,10 @@ static int prepare_all(struct sqlite_store *s)
          "?4, ?4) ON CONFLICT (name) DO UPDATE SET spec = ?2, stopped = ?3, updated_at = ?4"},
         {s->writer, &s->spec_delete[0], "DELETE FROM templates WHERE name = ?1"},
         {s->writer, &s->spec_delete[1], "DELETE FROM swarms WHERE name = ?1"},
+        /* ids grow with time: the rowid range finds old tasks without another index */
+        {s->writer, &s->task_prune,
+         "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE id < ?1 AND state >= 3 "
+         "LIMIT 20000)"},
         {s->writer, &s->agent_delete, "DELETE FROM agents WHERE id = ?1"},
         {s->reader, &s->task_get, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1"},
         {s->reader, &s->task_by_key,
@@ -162,9 +167,9 @@ static void sqlite_close(struct sw_store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (s == NULL)
         return;
-    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,   s->agent_put,   s->agent_delete,
-                           s->task_get,       s->task_by_key,   s->spec_put[0], s->spec_put[1],
-                           s->spec_delete[0], s->spec_delete[1]};
+    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,    s->agent_put,   s->agent_delete,
+                           s->task_get,       s->task_by_key,    s->spec_put[0], s->spec_put[1],
+                           s->spec_delete[0], s->spec_delete[1], s->task_prune};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
@@ -338,6 +343,10 @@ static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
     case SW_STORE_AGENT_PUT:
         st = s->agent_put;
         bind_agent(st, op->agent, op->capabilities);
+        break;
+    case SW_STORE_TASK_PRUNE:
+        st = s->task_prune;
+        sqlite3_bind_int64(st, 1, op->at);
         break;
     case SW_STORE_AGENT_DELETE:
         st = s->agent_delete;

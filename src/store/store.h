@@ -29,6 +29,7 @@ enum sw_store_op_kind {
     SW_STORE_TEMPLATE_DELETE,
     SW_STORE_SWARM_PUT, /* name, spec, flag = stopped */
     SW_STORE_SWARM_DELETE,
+    SW_STORE_TASK_PRUNE, /* delete finished tasks with an id below `at` (bounded per op) */
 };
 
 /* One row change: a snapshot that the writer thread owns. */
@@ -96,6 +97,8 @@ extern const struct sw_store_ops sw_store_sqlite_ops;
 struct sw_store_batch *sw_store_batch_new(uint64_t seq);
 int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t);
 int sw_store_batch_add_agent(struct sw_store_batch *b, const struct sw_agent *a);
+/* Deletes (up to a bounded number of) finished tasks whose id is below before_id. */
+int sw_store_batch_add_prune(struct sw_store_batch *b, uint64_t before_id);
 /* A template or swarm change: spec NULL = delete. */
 int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *name,
                             const char *spec, int stopped, int64_t now);
