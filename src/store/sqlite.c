@@ -22,6 +22,7 @@ struct sqlite_store {
     sqlite3_stmt *task_insert, *task_update, *agent_put, *agent_delete;
     sqlite3_stmt *spec_put[2], *spec_delete[2]; /* [0] templates, [1] swarms */
     sqlite3_stmt *task_prune;
+    sqlite3_stmt *begin, *commit; /* prepared once: no SQL parsing per commit */
     sqlite3_stmt *task_get, *task_by_key;
     char *path;
 };
@@ -147,6 +148,8 @@ static int prepare_all(struct sqlite_store *s)
         {s->writer, &s->spec_delete[0], "DELETE FROM templates WHERE name = ?1"},
         {s->writer, &s->spec_delete[1], "DELETE FROM swarms WHERE name = ?1"},
         /* ids grow with time: the rowid range finds old tasks without another index */
+        {s->writer, &s->begin, "BEGIN IMMEDIATE"},
+        {s->writer, &s->commit, "COMMIT"},
         {s->writer, &s->task_prune,
          "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE id < ?1 AND state >= 3 "
          "LIMIT 20000)"},
@@ -169,7 +172,8 @@ static void sqlite_close(struct sw_store *base)
         return;
     sqlite3_stmt *all[] = {s->task_insert,    s->task_update,    s->agent_put,   s->agent_delete,
                            s->task_get,       s->task_by_key,    s->spec_put[0], s->spec_put[1],
-                           s->spec_delete[0], s->spec_delete[1], s->task_prune};
+                           s->spec_delete[0], s->spec_delete[1], s->task_prune,  s->begin,
+                           s->commit};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
@@ -371,12 +375,12 @@ static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
 static int sqlite_commit(struct sw_store *base, const struct sw_store_batch *b)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    int rc = exec_sql(s->writer, "BEGIN IMMEDIATE");
+    int rc = step_done(s->writer, s->begin);
     for (; rc == 0 && b; b = b->next)
         for (size_t i = 0; rc == 0 && i < b->len; i++)
             rc = apply_op(s, &b->ops[i]);
-    if (rc == 0 && sqlite3_exec(s->writer, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = sqlite_fail(s->writer, "commit");
+    if (rc == 0)
+        rc = step_done(s->writer, s->commit);
     if (rc && !sqlite3_get_autocommit(s->writer))
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
     return rc;
