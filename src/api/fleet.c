@@ -294,8 +294,14 @@ int sw_fleet_load_swarm(struct sw_server *s, const char *name, const char *spec,
     int rc = body ? sw_swarm_parse(name, body, &sw, &err) : SW_ESTORE;
     json_decref(body);
     if (rc == 0) {
-        sw->stopped = stopped;
-        sw->state = stopped ? SW_SWARM_STOPPED : SW_SWARM_RUNNING;
+        /* the stored flag: 0 running, 1 stopped by request, 2 failed (until started) */
+        sw->stopped = stopped == 1;
+        sw->state = stopped == 1   ? SW_SWARM_STOPPED
+                    : stopped == 2 ? SW_SWARM_FAILED
+                                   : SW_SWARM_RUNNING;
+        if (stopped == 2)
+            snprintf(sw->failure, sizeof sw->failure,
+                     "failed before the daemon restarted: start it to run it again");
         sw->persisted = 1;
         if ((rc = sw_strmap_put(&s->swarms, sw->name, sw)))
             sw_swarm_free(sw);
@@ -304,6 +310,12 @@ int sw_fleet_load_swarm(struct sw_server *s, const char *name, const char *spec,
         sw_log_error("fleet", "msg=\"stored swarm does not load\" swarm=%s error=%s", name,
                      sw_strerror_code(rc));
     return 0;
+}
+
+/* What the swarms table keeps of the state: 1 stopped by request, 2 failed, 0 running. */
+static int stored_flag(const struct sw_swarm *sw)
+{
+    return sw->stopped ? 1 : sw->state == SW_SWARM_FAILED ? 2 : 0;
 }
 
 static int check_swarm_refs(struct sw_server *s, struct sw_swarm *sw, struct sw_field_error *err)
@@ -352,7 +364,7 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
     }
     if (old)
         sw_swarm_take_state(sw, old);
-    rc = sw_server_spec_changed(s, 1, name, sw->spec, sw->stopped);
+    rc = sw_server_spec_changed(s, 1, name, sw->spec, stored_flag(sw));
     if (rc == 0)
         rc = sw_strmap_put(&s->swarms, sw->name, sw);
     if (rc) {
@@ -412,7 +424,7 @@ int sw_fleet_scale(struct sw_server *s, const char *name, int64_t replicas)
     json_decref(spec);
     if (text == NULL)
         return SW_ENOMEM;
-    int rc = sw_server_spec_changed(s, 1, name, text, sw->stopped);
+    int rc = sw_server_spec_changed(s, 1, name, text, stored_flag(sw));
     if (rc == 0) {
         sw_free(sw->spec);
         sw->spec = text;
@@ -474,6 +486,7 @@ static void escalate(struct sw_server *s, struct sw_swarm *child)
     sw_log_warn("fleet", "msg=\"restarting failed child swarm\" swarm=%s parent=%s strategy=%s",
                 child->name, parent->name, sw_strategy_names[parent->strategy]);
     child->state = SW_SWARM_RUNNING;
+    sw_server_spec_changed(s, 1, child->name, child->spec, stored_flag(child));
     child->failure[0] = '\0';
     sw_swarm_reset_restarts(child);
     reconcile(s, child);
@@ -493,6 +506,7 @@ static void stop_subtree(struct sw_server *s, struct sw_swarm *sw)
             child->state == SW_SWARM_RUNNING) {
             child->state = SW_SWARM_FAILED;
             snprintf(child->failure, sizeof child->failure, "its parent %s failed", sw->name);
+            sw_server_spec_changed(s, 1, child->name, child->spec, 2);
             stop_subtree(s, child);
         }
     }
@@ -503,6 +517,7 @@ static void swarm_fail(struct sw_server *s, struct sw_swarm *sw, const char *why
     sw->state = SW_SWARM_FAILED;
     sw->failed_at = sw_server_now(s);
     snprintf(sw->failure, sizeof sw->failure, "%s", why);
+    sw_server_spec_changed(s, 1, sw->name, sw->spec, 2); /* stays failed across a restart */
     sw_log_error("fleet", "msg=\"swarm failed\" swarm=%s reason=\"%s\"", sw->name, why);
     stop_subtree(s, sw);
     escalate(s, sw);

@@ -192,6 +192,12 @@ class SwarmTest(harness.DaemonTestCase):
         wait_until(lambda: all(a["state"] in ("stopped", "failed") for a in self.agents("top")),
                    10, "root swarm agents stopped")
         self.assertEqual(self.d.get("/health")[0], 200)
+        # failed stays failed across a daemon restart, until started
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(self.swarm("top")["swarm"]["state"], "failed")
+        self.assertEqual(self.swarm("leaf")["swarm"]["state"], "failed")
+        self.assertTrue(all(a["state"] != "ready" for a in self.agents("top")))
         # start brings it back
         self.d.post("/v1/swarms/top/start", {})
         self.wait_ready("top", 1)
