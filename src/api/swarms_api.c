@@ -102,23 +102,35 @@ void sw_api_template_get(struct sw_request *req)
     sw_reply(req, 200, &body);
 }
 
-void sw_api_template_list(struct sw_request *req)
+/* {"<key>":[...]} of every entry of map, rendered by render. */
+static void reply_list(struct sw_request *req, const char *key, struct sw_strmap *map,
+                       int (*render)(struct sw_server *, const void *, struct sw_buf *))
 {
     struct sw_buf body;
     sw_buf_init(&body, (size_t)1 << 28);
-    sw_buf_appendstr(&body, "{\"templates\":[");
+    sw_buf_appendf(&body, "{\"%s\":[", key);
     size_t pos = 0;
-    const char *key;
+    const char *name;
     void *value;
     int first = 1;
-    while (sw_strmap_next(&req->server->templates, &pos, &key, &value)) {
+    while (sw_strmap_next(map, &pos, &name, &value)) {
         if (!first)
             sw_buf_append(&body, ",", 1);
         first = 0;
-        render_template(value, &body);
+        render(req->server, value, &body);
     }
     sw_buf_appendstr(&body, "]}");
     sw_reply(req, 200, &body);
+}
+
+static int render_template_entry(struct sw_server *s, const void *t, struct sw_buf *out)
+{
+    return render_template(t, out);
+}
+
+void sw_api_template_list(struct sw_request *req)
+{
+    reply_list(req, "templates", &req->server->templates, render_template_entry);
 }
 
 void sw_api_template_delete(struct sw_request *req)
@@ -199,23 +211,14 @@ void sw_api_swarm_put(struct sw_request *req)
     apply_spec(req, 1);
 }
 
+static int render_swarm_entry(struct sw_server *s, const void *sw, struct sw_buf *out)
+{
+    return render_swarm(s, sw, out);
+}
+
 void sw_api_swarm_list(struct sw_request *req)
 {
-    struct sw_buf body;
-    sw_buf_init(&body, (size_t)1 << 28);
-    sw_buf_appendstr(&body, "{\"swarms\":[");
-    size_t pos = 0;
-    const char *key;
-    void *value;
-    int first = 1;
-    while (sw_strmap_next(&req->server->swarms, &pos, &key, &value)) {
-        if (!first)
-            sw_buf_append(&body, ",", 1);
-        first = 0;
-        render_swarm(req->server, value, &body);
-    }
-    sw_buf_appendstr(&body, "]}");
-    sw_reply(req, 200, &body);
+    reply_list(req, "swarms", &req->server->swarms, render_swarm_entry);
 }
 
 static struct sw_swarm *path_swarm(struct sw_request *req)

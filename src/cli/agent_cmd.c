@@ -204,25 +204,10 @@ static int agent_create(struct sw_cli *cli)
     return sw_cli_exit(cli, rc);
 }
 
-/* POST /v1/agents/{id}/{action}, then prints the agent (or "ID STATE"). */
+/* POST /v1/agents/{id}/{action}, then prints the reply (or "ID STATE"). */
 static int agent_act(struct sw_cli *cli, const char *suffix)
 {
-    struct sw_client *client;
-    json_t *body = json_object(), *agent = NULL;
-    int rc = body ? sw_cli_client(cli, &client) : SW_ENOMEM;
-    const char *state;
-
-    if (rc == 0)
-        rc = sw_client_call_on(client, "POST", "/v1/agents/", cli->args.operands[0], suffix, body,
-                               0, &agent);
-    state = agent_str(agent, "state");
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, agent);
-    else if (rc == 0)
-        printf("%s %s\n", cli->args.operands[0], state ? state : suffix + 1);
-    json_decref(body);
-    json_decref(agent);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_act(cli, "/v1/agents/", suffix);
 }
 
 static int agent_stop(struct sw_cli *cli)

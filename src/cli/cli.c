@@ -285,3 +285,22 @@ int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json
     json_decref(obj);
     return sw_cli_exit(cli, rc);
 }
+
+int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix)
+{
+    struct sw_client *client;
+    json_t *body = json_object(), *obj = NULL;
+    int rc = body ? sw_cli_client(cli, &client) : SW_ENOMEM;
+
+    if (rc == 0)
+        rc =
+            sw_client_call_on(client, "POST", prefix, cli->args.operands[0], suffix, body, 0, &obj);
+    const char *state = json_string_value(json_object_get(obj, "state"));
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, obj);
+    else if (rc == 0)
+        printf("%s %s\n", cli->args.operands[0], state ? state : suffix + 1);
+    json_decref(body);
+    json_decref(obj);
+    return sw_cli_exit(cli, rc);
+}

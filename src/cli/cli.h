@@ -57,6 +57,9 @@ int sw_cli_exit(struct sw_cli *cli, int rc);
 /* GET <prefix><first operand> and print it: as JSON with -o json, else with print.
  * Returns the exit status. */
 int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json_t *obj));
+/* POST <prefix><first operand><suffix> with {}, then print the reply (-o json) or
+ * "ID STATE". Returns the exit status. */
+int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix);
 
 /* Prints the help for the command or group named by words (all commands for none)
  * on out. Returns SW_EXIT_OK, or SW_EXIT_USAGE when the words name nothing. */

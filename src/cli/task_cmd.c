@@ -344,23 +344,10 @@ static int task_wait(struct sw_cli *cli)
     return rc ? sw_cli_exit(cli, rc) : status;
 }
 
-/* POST /v1/tasks/{id}/{action}, then prints the task (or "ID STATE"). */
+/* POST /v1/tasks/{id}/{action}, then prints the reply (or "ID STATE"). */
 static int task_act(struct sw_cli *cli, const char *suffix)
 {
-    struct sw_client *client;
-    json_t *body = json_object(), *task = NULL;
-    int rc = body ? sw_cli_client(cli, &client) : SW_ENOMEM;
-
-    if (rc == 0)
-        rc = sw_client_call_on(client, "POST", "/v1/tasks/", cli->args.operands[0], suffix, body, 0,
-                               &task);
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, task);
-    else if (rc == 0)
-        printf("%s %s\n", task_text(task, "id"), task_text(task, "state"));
-    json_decref(body);
-    json_decref(task);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_act(cli, "/v1/tasks/", suffix);
 }
 
 static int task_cancel(struct sw_cli *cli)
