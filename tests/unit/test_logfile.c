@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "testutil.h"
 
 struct fixture {
     char dir[256];
@@ -39,25 +40,6 @@ static int setup(void **state)
     snprintf(f->path, sizeof f->path, "%s/logs/agents/a1.log", f->dir);
     *state = f;
     return 0;
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    DIR *dir;
-    struct dirent *e;
-    char child[PATH_MAX];
-
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (dir = opendir(path)) != NULL) {
-        while ((e = readdir(dir)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(dir);
-    }
-    remove(path);
 }
 
 static int teardown(void **state)

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define BIG_OUTPUT  (10 * 1024 * 1024)
 #define WAIT_MS     10000
@@ -83,26 +84,6 @@ static int setup(void **state)
     uv_unref((uv_handle_t *)&f->guard);
     *state = f;
     return 0;
-}
-
-/* rm -rf path (no symlinks followed). */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    DIR *dir;
-    struct dirent *e;
-    char child[PATH_MAX];
-
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (dir = opendir(path)) != NULL) {
-        while ((e = readdir(dir)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(dir);
-    }
-    remove(path);
 }
 
 static int teardown(void **state)

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define WAIT_MS 20000
 
@@ -82,25 +83,6 @@ static int setup(void **state)
     assert_int_equal(sw_sandbox_set_tools(f->bwrap, f->prlimit), 0);
     *state = f;
     return 0;
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    DIR *dir;
-    struct dirent *e;
-    char child[PATH_MAX];
-
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (dir = opendir(path)) != NULL) {
-        while ((e = readdir(dir)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(dir);
-    }
-    remove(path);
 }
 
 static int teardown(void **state)
