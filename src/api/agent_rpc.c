@@ -55,6 +55,17 @@ json_t *sw__task_json(const struct sw_task *t)
     return j;
 }
 
+/* The answer to a call that changed something: sent once the change is committed. */
+static void rpc_result_committed(struct agent_rt *rt, json_t *id, json_t *result)
+{
+    if (id == NULL) {
+        json_decref(result);
+        return;
+    }
+    sw__rpc_send_committed(
+        rt, json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result));
+}
+
 static struct sw_task *param_task(struct agent_rt *rt, json_t *params)
 {
     uint64_t id;
@@ -108,7 +119,7 @@ static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
         rpc_error(rt, id, -32603, "the task could not be created");
         return;
     }
-    rpc_result(rt, id, sw__task_json(created));
+    rpc_result_committed(rt, id, sw__task_json(created));
 }
 
 static void rpc_request(struct agent_rt *rt, json_t *id, const char *method, json_t *params)
@@ -141,6 +152,8 @@ static void rpc_request(struct agent_rt *rt, json_t *id, const char *method, jso
         if (message)
             sw__rt_log(rt, "log: ", message, strlen(message));
         rpc_result(rt, id, json_true());
+    } else if (sw__shared_request(rt, id, method, params)) {
+        /* answered */
     } else if (strcmp(method, "ping") == 0) {
         rpc_result(rt, id, json_string("pong"));
     } else {

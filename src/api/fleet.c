@@ -7,6 +7,7 @@
  * carries them out. Tasks reach managed agents through the scheduler's lease waiters,
  * exactly as a remote agent's long poll: see runner.c for the processes themselves. */
 #include "fleet.h"
+#include "emit.h"
 #include "runner.h"
 #include "server.h"
 #include "core/alloc.h"
@@ -379,6 +380,10 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
     sw_swarm_free(old);
     sw_log_info("fleet", "msg=\"swarm %s\" swarm=%s replicas=%lld", sw_apply_action_names[*action],
                 name, (long long)sw->replicas);
+    char data[96];
+    snprintf(data, sizeof data, "{\"action\":\"%s\",\"replicas\":%lld}",
+             sw_apply_action_names[*action], (long long)sw->replicas);
+    sw_emit_swarm(s, name, "applied", data);
     reconcile(s, sw);
     if (template_changed)
         each_managed(s, sw->name, sw_runner_roll_cb, NULL);
@@ -407,6 +412,7 @@ int sw_fleet_delete_swarm(struct sw_server *s, const char *name, struct sw_field
     sw_strmap_del(&s->swarms, name);
     sw_swarm_free(sw);
     sw_log_info("fleet", "msg=\"swarm destroyed\" swarm=%s", name);
+    sw_emit_swarm(s, name, "destroyed", NULL);
     return 0;
 }
 
@@ -428,8 +434,12 @@ int sw_fleet_scale(struct sw_server *s, const char *name, int64_t replicas)
     if (rc == 0) {
         sw_free(sw->spec);
         sw->spec = text;
+        char data[64];
+        snprintf(data, sizeof data, "{\"from\":%lld,\"to\":%lld}", (long long)sw->replicas,
+                 (long long)replicas);
         sw->replicas = replicas;
         sw->has_scale = 0;
+        sw_emit_swarm(s, name, "scaled", data);
         reconcile(s, sw);
     } else {
         sw_free(text);
@@ -447,6 +457,7 @@ int sw_fleet_swarm_stop(struct sw_server *s, const char *name, int stop)
         return rc;
     sw->stopped = stop;
     sw->state = stop ? SW_SWARM_STOPPED : SW_SWARM_RUNNING;
+    sw_emit_swarm(s, name, stop ? "stopped" : "started", NULL);
     if (!stop) {
         sw_swarm_reset_restarts(sw);
         sw->failure[0] = '\0';
@@ -486,6 +497,7 @@ static void escalate(struct sw_server *s, struct sw_swarm *child)
     sw_log_warn("fleet", "msg=\"restarting failed child swarm\" swarm=%s parent=%s strategy=%s",
                 child->name, parent->name, sw_strategy_names[parent->strategy]);
     child->state = SW_SWARM_RUNNING;
+    sw_emit_swarm(s, child->name, "restarted", NULL);
     sw_server_spec_changed(s, 1, child->name, child->spec, stored_flag(child));
     child->failure[0] = '\0';
     sw_swarm_reset_restarts(child);
@@ -519,6 +531,12 @@ static void swarm_fail(struct sw_server *s, struct sw_swarm *sw, const char *why
     snprintf(sw->failure, sizeof sw->failure, "%s", why);
     sw_server_spec_changed(s, 1, sw->name, sw->spec, 2); /* stays failed across a restart */
     sw_log_error("fleet", "msg=\"swarm failed\" swarm=%s reason=\"%s\"", sw->name, why);
+    struct sw_buf data;
+    sw_buf_init(&data, 4096);
+    if (sw_buf_appendstr(&data, "{\"reason\":") == 0 && sw_json_append_string(&data, why) == 0 &&
+        sw_buf_append(&data, "}", 1) == 0)
+        sw_emit_swarm(s, sw->name, "failed", data.data);
+    sw_buf_free(&data);
     stop_subtree(s, sw);
     escalate(s, sw);
 }

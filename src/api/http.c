@@ -12,6 +12,8 @@
 
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,12 +107,121 @@ static ssize_t stream_reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
     return n;
 }
 
+/* ---- protocol upgrade (WebSocket) ---- */
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* 1 if the comma-separated header value holds token (case-insensitive). */
+static int header_has_token(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+    while (value && *value) {
+        value += strspn(value, " \t,");
+        size_t len = strcspn(value, ",");
+        size_t end = len;
+        while (end && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+            end--;
+        if (end == n && strncasecmp(value, token, n) == 0)
+            return 1;
+        value += len;
+    }
+    return 0;
+}
+
+/* A Sec-WebSocket-Key: 16 bytes in base64 (24 characters, "==" at the end). */
+static int websocket_key_valid(const char *key)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (key == NULL || strlen(key) != 24 || strcmp(key + 22, "==") != 0)
+        return 0;
+    for (int i = 0; i < 22; i++)
+        if (strchr(b64, key[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+/* The header a WebSocket handshake gets wrong (NULL: none). */
+static const char *websocket_bad_header(struct sw_request *req, const char *key)
+{
+    if (strcmp(req->method, "GET") != 0)
+        return "method";
+    if (!header_has_token(sw_request_header(req, MHD_HTTP_HEADER_UPGRADE), "websocket"))
+        return MHD_HTTP_HEADER_UPGRADE;
+    if (!header_has_token(sw_request_header(req, MHD_HTTP_HEADER_CONNECTION), "upgrade"))
+        return MHD_HTTP_HEADER_CONNECTION;
+    if (!websocket_key_valid(key))
+        return "Sec-WebSocket-Key";
+    if (sw_request_header(req, "Sec-WebSocket-Version") == NULL)
+        return "Sec-WebSocket-Version";
+    return NULL;
+}
+
+int sw_reply_websocket(struct sw_request *req, sw_upgrade_fn fn, void *cls)
+{
+    const char *version = sw_request_header(req, "Sec-WebSocket-Version");
+    const char *key = sw_request_header(req, "Sec-WebSocket-Key");
+    const char *bad = websocket_bad_header(req, key);
+    if (bad) {
+        sw_reply_error(req, SW_EINVAL, bad, "not a WebSocket handshake: %s is missing or wrong",
+                       bad);
+        return SW_EINVAL;
+    }
+    if (strcmp(version, "13") != 0) {
+        sw_reply_error(req, SW_EINVAL, "Sec-WebSocket-Version", "WebSocket version 13 is required");
+        req->status = MHD_HTTP_UPGRADE_REQUIRED;
+        req->extra_header_name = "Sec-WebSocket-Version";
+        snprintf(req->extra_header, sizeof req->extra_header, "13");
+        return SW_EINVAL;
+    }
+    char input[24 + sizeof WS_GUID];
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    snprintf(input, sizeof input, "%s%s", key, WS_GUID);
+    SHA1((const unsigned char *)input, strlen(input), digest);
+    EVP_EncodeBlock((unsigned char *)req->extra_header, digest, SHA_DIGEST_LENGTH);
+    req->extra_header_name = "Sec-WebSocket-Accept";
+    req->upgrade_fn = fn;
+    req->upgrade_cls = cls;
+    req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+    req->has_response = 1;
+    return 0;
+}
+
+static void upgraded_cb(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    struct sw_request *req = con_cls;
+    if (req == NULL) { /* cannot happen: the request ends with the connection */
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
+    }
+    req->upgraded = 1;
+    req->server->requests_in_flight--;
+    req->upgrade_fn(req->upgrade_cls, req->listener, sock, extra, extra_len, urh);
+}
+
+void sw_upgrade_close(struct sw_http_listener *l, struct MHD_UpgradeResponseHandle *urh)
+{
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    l->needs_run = 1; /* MHD closes the socket when it runs */
+}
+
+static struct MHD_Response *upgrade_response(struct sw_request *req)
+{
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(upgraded_cb, req);
+    if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket") != MHD_YES) {
+        MHD_destroy_response(resp);
+        resp = NULL;
+    }
+    return resp;
+}
+
 static enum MHD_Result queue_response(struct sw_request *req)
 {
     size_t len = 0;
     char *data = req->stream_read ? NULL : sw_buf_detach(&req->response, &len);
     struct MHD_Response *resp =
-        req->stream_read
+        req->upgrade_fn ? upgrade_response(req)
+        : req->stream_read
             ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader_cb, req,
                                                 NULL) /* the stream is freed with req */
             : MHD_create_response_from_buffer(len, data ? data : (char *)"",
@@ -126,10 +237,11 @@ static enum MHD_Result queue_response(struct sw_request *req)
             : "application/json";
     if (req->content_type && req->status < 300)
         type = req->content_type;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (!req->upgrade_fn)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (req->extra_header_name)
         MHD_add_response_header(resp, req->extra_header_name, req->extra_header);
-    if (req->server->stopping)
+    if (req->server->stopping && !req->upgrade_fn)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
@@ -186,9 +298,50 @@ void sw_request_resume(struct sw_request *req)
 
 /* ---- queries and headers ---- */
 
+struct sw_decoded {
+    struct sw_decoded *next;
+    char text[];
+};
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 const char *sw_request_query(struct sw_request *req, const char *key)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+    const char *raw = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+    if (raw == NULL || strchr(raw, '%') == NULL)
+        return raw;
+    size_t len = strlen(raw);
+    struct sw_decoded *d = sw_malloc(sizeof *d + len + 1);
+    if (d == NULL)
+        return raw;
+    char *o = d->text;
+    for (size_t i = 0; i < len; i++) {
+        int hi = raw[i] == '%' && i + 2 < len ? hex_digit(raw[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(raw[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            *o++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            *o++ = raw[i];
+        }
+    }
+    *o = '\0';
+    d->next = req->decoded;
+    req->decoded = d;
+    return d->text;
+}
+
+/* MHD would unescape the path before it reaches the router (and the query values, which
+ * sw_request_query decodes instead): keep both as they came. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
+{
+    return strlen(s);
 }
 
 const char *sw_request_header(struct sw_request *req, const char *key)
@@ -272,13 +425,19 @@ static void request_free_cb(uv_handle_t *handle)
 
 static void request_free(struct sw_request *req)
 {
-    req->server->requests_in_flight--;
+    if (!req->upgraded)
+        req->server->requests_in_flight--;
     if (req->stream_cls) {
         if (req->stream_detach)
             req->stream_detach(req->stream_cls);
         if (req->stream_free)
             req->stream_free(req->stream_cls);
         req->stream_cls = NULL;
+    }
+    while (req->decoded) {
+        struct sw_decoded *d = req->decoded;
+        req->decoded = d->next;
+        sw_free(d);
     }
     sw_buf_free(&req->body);
     sw_buf_free(&req->response);
@@ -298,7 +457,9 @@ static void route_request(struct sw_request *req)
     int path_matched;
     req->route = sw_route_match(req->method, req->path, req->params, &path_matched);
     size_t max_body = ENVELOPE_BYTES + (size_t)req->server->cfg.max_payload;
-    if (req->route && req->route->max_body)
+    if (req->route && req->route->max_body == SW_BODY_MEMORY) /* the value limit says why */
+        max_body = 2 * req->server->cfg.memory_limits.max_value + ENVELOPE_BYTES;
+    else if (req->route && req->route->max_body)
         max_body = req->route->max_body;
     sw_buf_init(&req->body, max_body);
     if (req->route)
@@ -442,13 +603,15 @@ int sw_http_listen(struct sw_server *server, struct sw_http_listener *l, int fd,
     l->server = server;
     l->is_tcp = is_tcp;
     l->fd = fd;
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_TURBO |
+                     MHD_USE_ERROR_LOG;
     l->mhd =
         MHD_start_daemon(flags, 0, NULL, NULL, access_cb, l, MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)server->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                          (size_t)server->cfg.max_header_bytes, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)600, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_END);
+                         (unsigned)600, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l,
+                         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_END);
     if (l->mhd == NULL) {
         close(fd);
         return SW_EIO;

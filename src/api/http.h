@@ -15,6 +15,8 @@
 struct sw_server;
 struct sw_request;
 struct sw_route;
+struct sw_http_listener;
+struct MHD_UpgradeResponseHandle;
 
 #define SW_ROUTE_MAX_PARAMS 3
 
@@ -24,6 +26,12 @@ typedef long (*sw_stream_read_fn)(void *cls, char *buf, size_t max);
 
 /* Long-poll continuation: called when woken (timed_out = 0) or at the deadline. */
 typedef void (*sw_wait_cb)(struct sw_request *req, int timed_out);
+
+/* An upgraded connection (the 101 is sent): fd is the callee's to read and write (not to
+ * close); extra holds what the client sent past the request (borrowed for the call).
+ * The callee ends it with sw_upgrade_close(l, urh). */
+typedef void (*sw_upgrade_fn)(void *cls, struct sw_http_listener *l, int fd, const char *extra,
+                              size_t extra_len, struct MHD_UpgradeResponseHandle *urh);
 
 struct sw_request {
     struct sw_http_listener *listener;
@@ -50,6 +58,10 @@ struct sw_request {
     void (*stream_detach)(void *cls); /* the request is gone: forget it */
     void *stream_cls;
     int stream_suspended;
+    /* protocol upgrade (sw_reply_websocket) */
+    sw_upgrade_fn upgrade_fn;
+    void *upgrade_cls;
+    int upgraded; /* the socket was handed over: no longer a request in flight */
     char extra_header[64];
     int has_response;
     int suspended;
@@ -63,6 +75,7 @@ struct sw_request {
     void *wait_data;
     struct sw_request *wait_next, *wait_prev; /* in a wait list (owner's) */
     struct sw_request *commit_next;           /* in the server's commit-wait list */
+    struct sw_decoded *decoded;               /* query values decoded (sw_request_query) */
 };
 
 struct sw_http_listener {
@@ -97,12 +110,21 @@ void sw_reply_error(struct sw_request *req, int rc, const char *field, const cha
 void sw_reply_stream(struct sw_request *req, int status, const char *content_type,
                      sw_stream_read_fn read, void (*free_fn)(void *), void (*detach)(void *),
                      void *cls);
+/* WebSocket handshake (RFC 6455): checks the request (GET, Upgrade: websocket, Connection:
+ * upgrade, a Sec-WebSocket-Key; else 400; Sec-WebSocket-Version other than 13: 426) and
+ * answers 101 with its Sec-WebSocket-Accept; fn gets the socket once the 101 is sent.
+ * 0, or the rc of the error (answered). */
+int sw_reply_websocket(struct sw_request *req, sw_upgrade_fn fn, void *cls);
+/* Gives an upgraded connection back to be closed. */
+void sw_upgrade_close(struct sw_http_listener *l, struct MHD_UpgradeResponseHandle *urh);
 /* New data for a stream that waits. */
 void sw_stream_wake(struct sw_request *req);
 /* Long-poll: suspends the request until sw_request_wake or timeout_ms. */
 void sw_request_wait(struct sw_request *req, int64_t timeout_ms, sw_wait_cb cb);
 void sw_request_wake(struct sw_request *req);
-/* Value of a query argument or header (borrowed), NULL when absent. */
+/* Value of a query argument (percent-decoded once) or header (borrowed until the request
+ * ends), NULL when absent. The path is kept escaped by the HTTP layer and decoded segment
+ * by segment by the router, so that "%2F" or "%3F" in a key are the key's own. */
 const char *sw_request_query(struct sw_request *req, const char *key);
 const char *sw_request_header(struct sw_request *req, const char *key);
 /* Called by the server when the commit it waited for is done. */

@@ -7,6 +7,7 @@
 #include "model/fields.h"
 
 #include <ctype.h>
+#include <microhttpd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,30 @@ int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t m
     }
     *out = v;
     return 0;
+}
+
+struct query_check {
+    const char *const *allowed;
+    const char *bad;
+};
+
+static enum MHD_Result query_key_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct query_check *q = cls;
+    for (size_t i = 0; q->allowed[i]; i++)
+        if (strcmp(q->allowed[i], key) == 0)
+            return MHD_YES;
+    q->bad = key;
+    return MHD_NO;
+}
+
+int sw_query_only(struct sw_request *req, const char *const allowed[])
+{
+    struct query_check q = {allowed, NULL};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_key_cb, &q);
+    if (q.bad == NULL)
+        return 0;
+    sw_reply_error(req, SW_EBAD_QUERY, q.bad, "unknown query parameter '%s'", q.bad);
+    return SW_EBAD_QUERY;
 }

@@ -32,5 +32,7 @@ int sw_capability_valid(const char *name);
 int sw_path_id(struct sw_request *req, char prefix, const char *what, uint64_t *id);
 /* Query integer in [min, max]; absent keeps *out. */
 int sw_query_int(struct sw_request *req, const char *key, int64_t min, int64_t max, int64_t *out);
+/* Every query parameter must be one of allowed (NULL-terminated); else 400 naming it. */
+int sw_query_only(struct sw_request *req, const char *const allowed[]);
 
 #endif

@@ -39,6 +39,21 @@ static const struct sw_route route_table[] = {
     {"POST", "/v1/swarms/{name}/scale", sw_api_swarm_scale, 4096, SW_AUTH_ADMIN},
     {"POST", "/v1/swarms/{name}/stop", sw_api_swarm_stop, 4096, SW_AUTH_ADMIN},
     {"POST", "/v1/swarms/{name}/start", sw_api_swarm_start, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/webhooks", sw_api_webhook_create, 65536, SW_AUTH_ADMIN},
+    {"GET", "/v1/webhooks", sw_api_webhook_list, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/webhooks/{id}", sw_api_webhook_get, 0, SW_AUTH_ADMIN},
+    {"DELETE", "/v1/webhooks/{id}", sw_api_webhook_delete, 0, SW_AUTH_ADMIN},
+    {"POST", "/v1/webhooks/{id}/enable", sw_api_webhook_enable, 4096, SW_AUTH_ADMIN},
+    {"POST", "/v1/events", sw_api_event_publish, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/events", sw_api_event_list, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/events/stream", sw_api_event_stream, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/memory", sw_api_memory_spaces, 0, SW_AUTH_AGENT},
+    {"POST", "/v1/memory:txn", sw_api_memory_txn, 16 << 20, SW_AUTH_AGENT},
+    {"GET", "/v1/memory/{ns}", sw_api_memory_list, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/memory/{ns}/{key*}", sw_api_memory_get, 0, SW_AUTH_AGENT},
+    {"PUT", "/v1/memory/{ns}/{key*}", sw_api_memory_put, SW_BODY_MEMORY, SW_AUTH_AGENT},
+    {"DELETE", "/v1/memory/{ns}/{key*}", sw_api_memory_delete, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/ws", sw_api_ws, 0, SW_AUTH_ADMIN},
 };
 
 #define ROUTE_COUNT (sizeof route_table / sizeof route_table[0])
@@ -82,6 +97,8 @@ static int path_match(const char *pattern, const char *path, char *params[])
         const char *pend = strchr(pattern, '/'), *send = strchr(path, '/');
         size_t plen = pend ? (size_t)(pend - pattern) : strlen(pattern);
         size_t slen = send ? (size_t)(send - path) : strlen(path);
+        if (pattern[0] == '{' && pattern[plen - 2] == '*') /* "{key*}": the rest of the path */
+            slen = strlen(path);
         if (pattern[0] == '{') {
             if (slen == 0 || nparams >= SW_ROUTE_MAX_PARAMS)
                 return 0;

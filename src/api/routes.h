@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * routes.h - the HTTP route table {method, pattern, handler, max body, auth} and its
- * matcher. Patterns are paths whose "{name}" segments capture one segment. */
+ * matcher. Patterns are paths whose "{name}" segments capture one segment, and a last
+ * "{name*}" captures the rest of the path (slashes included). */
 #ifndef SW_ROUTES_H
 #define SW_ROUTES_H
 
@@ -15,6 +16,9 @@ enum sw_route_auth {
 };
 
 typedef void (*sw_handler_fn)(struct sw_request *req);
+
+/* max_body of the memory routes: twice the value size limit (room for any spacing). */
+#define SW_BODY_MEMORY ((size_t)1)
 
 struct sw_route {
     const char *method;
@@ -66,5 +70,20 @@ void sw_api_swarm_delete(struct sw_request *req);
 void sw_api_swarm_scale(struct sw_request *req);
 void sw_api_swarm_stop(struct sw_request *req);
 void sw_api_swarm_start(struct sw_request *req);
+void sw_api_webhook_create(struct sw_request *req);
+void sw_api_webhook_list(struct sw_request *req);
+void sw_api_webhook_get(struct sw_request *req);
+void sw_api_webhook_delete(struct sw_request *req);
+void sw_api_webhook_enable(struct sw_request *req);
+void sw_api_event_publish(struct sw_request *req);
+void sw_api_event_list(struct sw_request *req);
+void sw_api_event_stream(struct sw_request *req);
+void sw_api_memory_spaces(struct sw_request *req);
+void sw_api_memory_txn(struct sw_request *req);
+void sw_api_memory_list(struct sw_request *req);
+void sw_api_memory_get(struct sw_request *req);
+void sw_api_memory_put(struct sw_request *req);
+void sw_api_memory_delete(struct sw_request *req);
+void sw_api_ws(struct sw_request *req);
 
 #endif

@@ -5,6 +5,7 @@
  * restart timer and its lease waiter. Exits go to the fleet, which asks the supervisor
  * what to do. */
 #include "runner.h"
+#include "emit.h"
 #include "runner_int.h"
 #include "fleet.h"
 #include "server.h"
@@ -115,6 +116,11 @@ void sw_runner_forget(struct sw_server *s, struct sw_agent *a)
     sw_free(rt->wtasks);
     a->runtime = NULL;
     sw__health_release(rt);
+    sw__shared_end(rt);
+    if (rt->watch_retry_init) {
+        rt->closing++;
+        uv_close((uv_handle_t *)&rt->watch_retry, sw__rt_handle_closed);
+    }
     uv_timer_stop(&rt->timer);
     rt->closing++;
     uv_close((uv_handle_t *)&rt->timer, sw__rt_handle_closed);
@@ -332,23 +338,49 @@ static void deliver(struct agent_rt *rt, struct sw_task *t)
 struct sw_delivery {
     struct sw_delivery *next;
     uint64_t agent_id, task_id, lease_id, seq;
+    json_t *msg; /* or a JSON-RPC answer, to the same process (restarts = generation) */
+    uint64_t generation;
 };
 
-static void queue_delivery(struct agent_rt *rt, struct sw_task *t)
+static struct sw_delivery *delivery_new(struct agent_rt *rt)
 {
     struct sw_server *s = rt->server;
     struct sw_delivery *d = sw_calloc(1, sizeof *d);
     if (d == NULL)
-        return; /* the lease expires and the task is retried */
+        return NULL;
     d->agent_id = rt->agent->id;
-    d->task_id = t->id;
-    d->lease_id = t->lease_id;
     d->seq = s->has_dirty ? s->open_seq : s->queued_seq;
     if (s->deliveries_tail)
         s->deliveries_tail->next = d;
     else
         s->deliveries_head = d;
     s->deliveries_tail = d;
+    return d;
+}
+
+void sw__rpc_send_committed(struct agent_rt *rt, json_t *msg)
+{
+    struct sw_server *s = rt->server;
+    if (!s->has_dirty && s->queued_seq <= s->committed_seq) { /* nothing to wait for */
+        sw__rpc_send(rt, msg);
+        return;
+    }
+    struct sw_delivery *d = delivery_new(rt);
+    if (d == NULL) {
+        json_decref(msg);
+        return;
+    }
+    d->msg = msg;
+    d->generation = rt->agent->restarts;
+}
+
+static void queue_delivery(struct agent_rt *rt, struct sw_task *t)
+{
+    struct sw_delivery *d = delivery_new(rt);
+    if (d == NULL)
+        return; /* the lease expires and the task is retried */
+    d->task_id = t->id;
+    d->lease_id = t->lease_id;
 }
 
 void sw_runner_deliver_committed(struct sw_server *s)
@@ -359,6 +391,15 @@ void sw_runner_deliver_committed(struct sw_server *s)
         if (s->deliveries_head == NULL)
             s->deliveries_tail = NULL;
         struct sw_agent *a = sw_sched_agent(&s->sched, d->agent_id);
+        if (d->msg) {
+            struct agent_rt *rt = a ? a->runtime : NULL;
+            if (rt && rt->proc && a->restarts == d->generation && !s->stopping)
+                sw__rpc_send(rt, d->msg);
+            else
+                json_decref(d->msg);
+            sw_free(d);
+            continue;
+        }
         struct sw_task *t = sw_sched_task(&s->sched, d->task_id);
         if (a && a->runtime && t && t->state == SW_TASK_RUNNING && t->lease_id == d->lease_id &&
             t->agent_id == a->id && !s->stopping)
@@ -445,6 +486,7 @@ static void stdio_exit_cb(struct sw_process *p, int64_t status, int signal)
     sw_linebuf_free(&rt->lines);
     sw_linebuf_init(&rt->lines, (size_t)s->cfg.max_payload + 65536);
     sw__health_end(rt);
+    sw__shared_end(rt);
     if (rt->waiter.linked)
         sw_sched_unwait(&s->sched, &rt->waiter);
     char error[160];
@@ -567,8 +609,10 @@ void sw_runner_start(struct sw_server *s, struct sw_agent *a)
     rt->mode = t->mode;
     rt->outdated = 0;
     open_log(rt);
-    if (rt->started_once)
+    if (rt->started_once) {
         a->restarts++;
+        sw_emit_agent(s, a, "restarted");
+    }
     rt->started_once = 1;
     if (t->mode == SW_MODE_STDIO) {
         int rc = sw__rt_spawn(rt, t, NULL, stdio_exit_cb, stdio_read_cb, rt, &rt->proc);

@@ -68,7 +68,10 @@ struct agent_rt {
     int health_failures;
     int closing; /* handles still closing: freed when 0 */
     int64_t idle_since;
-    int idle_stopped; /* stopped for being idle: a task may start it again */
+    int idle_stopped;          /* stopped for being idle: a task may start it again */
+    struct rpc_watch *watches; /* memory.watch subscriptions (agent_shared.c) */
+    uv_timer_t watch_retry;    /* resumes watches held back by a full pipe */
+    int watch_retry_init;
 };
 
 extern int sw__live_processes;
@@ -94,6 +97,14 @@ void sw__health_begin(struct agent_rt *rt);
 void sw__health_end(struct agent_rt *rt);
 void sw__health_rpc_answer(struct agent_rt *rt, const char *id, int ok);
 void sw__health_release(struct agent_rt *rt);
+/* stdio: sends msg (stolen) once the changes made so far are committed, if the same
+ * process still runs then. */
+void sw__rpc_send_committed(struct agent_rt *rt, json_t *msg);
+/* stdio: the agent's calls on events and memory (event.publish, memory.*); 1 if the
+ * method is one of them (answered), 0 if not. */
+int sw__shared_request(struct agent_rt *rt, json_t *id, const char *method, json_t *params);
+/* Ends the agent's memory watches (its process exited). */
+void sw__shared_end(struct agent_rt *rt);
 /* Close callback of the handles inside struct agent_rt: frees it after the last. */
 void sw__rt_handle_closed(uv_handle_t *h);
 

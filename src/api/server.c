@@ -8,7 +8,13 @@
 #include "core/error.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "emit.h"
+#include "events.h"
 #include "fleet.h"
+#include "memory_api.h"
+#include "webhooks.h"
+#include "sse.h"
+#include "ws.h"
 #include "runtime/sandbox.h"
 #include "listen.h"
 #include "runner.h"
@@ -64,6 +70,7 @@ static void hook_task_event(void *ctx, struct sw_task *t, enum sw_task_event ev)
 {
     struct sw_server *s = ctx;
     sw_metrics_task_event(&s->metrics, t, ev);
+    sw_emit_task(s, t, ev);
     if (sw_task_state_terminal(t->state))
         wake_task_waiters(s, t->id);
     else if (t->state == SW_TASK_QUEUED && (s->cold_candidates > 0 || s->zero_swarms > 0) &&
@@ -78,6 +85,10 @@ static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event 
     char id[SW_ID_STRLEN];
     sw_id_format('a', a->id, id);
     sw_log_info("sched", "msg=\"agent %s\" agent=%s name=\"%s\"", names[ev], id, a->name);
+    if (ev == SW_AGENT_EV_REGISTERED || ev == SW_AGENT_EV_REMOVED) {
+        sw_emit_agent(s, a, names[ev]);
+        a->event_state = (int)a->state;
+    }
     if (ev == SW_AGENT_EV_REMOVED) {
         sw_server_forget_token(s, a);
         sw_fleet_agent_removed(s, a);
@@ -86,11 +97,23 @@ static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event 
 
 /* ---- commit pipeline ---- */
 
+/* Agents whose state changed in this turn: one event each for the state they reached. */
+static void emit_agent_states(struct sw_server *s)
+{
+    for (struct sw_agent *a = s->dirty_agents; a; a = a->dirty_next) {
+        if (a->removed || a->event_state == (int)a->state)
+            continue;
+        sw_emit_agent(s, a, sw_agent_state_names[a->state]);
+        a->event_state = (int)a->state;
+    }
+}
+
 /* Hands the changes of this loop turn to the writer as one batch. */
 static void commit_flush(struct sw_server *s)
 {
     if (!s->has_dirty)
         return;
+    emit_agent_states(s);
     /* spec changes (templates, swarms) were queued in s->spec_ops as they happened */
     struct sw_store_batch *b = s->spec_ops ? s->spec_ops : sw_store_batch_new(s->open_seq);
     if (b == NULL)
@@ -131,18 +154,25 @@ static void commit_flush(struct sw_server *s)
     }
     s->has_dirty = 0;
     s->queued_seq = s->open_seq++;
+    sw_events_batch_queued(s, s->queued_seq);
     sw_committer_submit(s->committer, b);
+}
+
+struct sw_store_batch *sw_server_open_batch(struct sw_server *s)
+{
+    if (s->spec_ops == NULL && (s->spec_ops = sw_store_batch_new(s->open_seq)) == NULL)
+        return NULL;
+    s->has_dirty = 1;
+    return s->spec_ops;
 }
 
 int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name, const char *spec,
                            int stopped)
 {
-    if (s->spec_ops == NULL && (s->spec_ops = sw_store_batch_new(s->open_seq)) == NULL)
+    struct sw_store_batch *b = sw_server_open_batch(s);
+    if (b == NULL)
         return SW_ENOMEM;
-    int rc = sw_store_batch_add_spec(s->spec_ops, is_swarm, name, spec, stopped, sw_server_now(s));
-    if (rc == 0)
-        s->has_dirty = 1;
-    return rc;
+    return sw_store_batch_add_spec(b, is_swarm, name, spec, stopped, sw_server_now(s));
 }
 
 void sw_server_respond(struct sw_server *s, struct sw_request *req)
@@ -187,6 +217,7 @@ static void commit_async_cb(uv_async_t *async)
     s->committed_seq = seq;
     if (s->deliveries_head)
         sw_runner_deliver_committed(s);
+    sw_events_committed_batch(s, seq);
     while (s->commit_head && s->commit_head->need_seq <= seq) {
         struct sw_request *req = s->commit_head;
         s->commit_head = req->commit_next;
@@ -349,9 +380,24 @@ static int load_swarm_cb(void *ctx, const char *name, const char *spec, int stop
     return sw_fleet_load_swarm(ctx, name, spec, stopped);
 }
 
+static int load_memory_cb(void *ctx, struct sw_mem_entry *e)
+{
+    struct sw_server *s = ctx;
+    int rc = sw_memory_restore(&s->memory, e);
+    if (rc)
+        sw_mem_entry_free(e);
+    return rc;
+}
+
+static int load_webhook_cb(void *ctx, uint64_t id, const char *spec, const char *state)
+{
+    return sw_webhooks_load(ctx, id, spec, state);
+}
+
 static int load_agent_cb(void *ctx, struct sw_agent *a)
 {
     struct sw_server *s = ctx;
+    a->event_state = (int)a->state;
     int rc = sw_sched_restore_agent(&s->sched, a);
     rc = rc ? rc : sw_server_add_token(s, a);
     if (rc == 0)
@@ -364,8 +410,13 @@ static int load_agent_cb(void *ctx, struct sw_agent *a)
 static int recover(struct sw_server *s)
 {
     int64_t start = sw_clock_mono_ms();
-    struct sw_store_loader loader = {s, load_template_cb, load_swarm_cb, load_task_cb,
-                                     load_agent_cb};
+    struct sw_store_loader loader = {s,
+                                     load_template_cb,
+                                     load_swarm_cb,
+                                     load_task_cb,
+                                     load_agent_cb,
+                                     load_memory_cb,
+                                     load_webhook_cb};
     uint64_t max_id = 0;
     int rc = s->store->ops->load(s->store, &loader, &max_id);
     if (rc)
@@ -481,6 +532,7 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     if (s->workdir == NULL || s->socket_url == NULL)
         return SW_ENOMEM;
     sw_fleet_init(s);
+    sw_memory_init(&s->memory);
     sw_metrics_init(&s->metrics);
     sw_map_init(&s->task_waiters);
     sw_map_init(&s->agent_tokens);
@@ -489,7 +541,10 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     sw_sched_init(&s->sched, &cfg->sched, &hooks, random_seed());
     struct sw_store_options so = {cfg->db_path, cfg->sync};
     int rc = sw_store_sqlite_ops.open(&s->store, &so);
+    rc = rc ? rc : sw_events_init(s);
+    rc = rc ? rc : sw_webhooks_init(s);
     rc = rc ? rc : recover(s);
+    rc = rc ? rc : sw_memory_api_start(s);
     if (rc)
         return rc;
     uv_async_init(loop, &s->commit_async, commit_async_cb);
@@ -517,6 +572,9 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
         return rc;
     s->ready = 1;
     sw_fleet_start(s);
+    rc = sw_webhooks_start(s);
+    if (rc)
+        return rc;
     sw_log_info("daemon", "msg=\"ready\" home=\"%s\" version=%s", cfg->home, SW_VERSION);
     return 0;
 }
@@ -532,6 +590,8 @@ static void close_handle(uv_handle_t *h)
 static void answer_all_waiters(struct sw_server *s)
 {
     sw_logs_end_all(s);
+    sw_event_streams_end_all(s);
+    sw_ws_close_all(s);
     /* Long-polls end now with what they have. */
     struct sw_lease_waiter *w;
     while ((w = s->sched.waiters_head)) {
@@ -551,6 +611,8 @@ static void answer_all_waiters(struct sw_server *s)
 static void finish_stop(struct sw_server *s)
 {
     sw_fleet_kill_all(s); /* releases the agents' handles while the loop still runs */
+    sw_events_stop_all(s);
+    sw_memory_api_stop(s);
     sw_http_stop(&s->unix_listener);
     if (s->has_tcp)
         sw_http_stop(&s->tcp_listener);
@@ -606,6 +668,7 @@ void sw_server_shutdown(struct sw_server *s)
     if (s->has_tcp)
         sw_http_quiesce(&s->tcp_listener);
     answer_all_waiters(s);
+    sw_webhooks_stop(s); /* the positions it writes join the stop's last commits */
     uv_timer_init(s->loop, &s->shutdown_timer);
     s->shutdown_timer.data = s;
     uv_timer_start(&s->shutdown_timer, shutdown_timer_cb, 0, 10);
@@ -621,6 +684,9 @@ void sw_server_free(struct sw_server *s)
     if (s->store)
         s->store->ops->close(s->store);
     sw_sched_free(&s->sched);
+    sw_webhooks_free(s);
+    sw_events_free(s);
+    sw_memory_free(&s->memory);
     sw_metrics_free(&s->metrics);
     sw_map_free(&s->task_waiters);
     sw_map_free(&s->agent_tokens);

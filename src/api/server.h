@@ -8,6 +8,7 @@
 
 #include "api/http.h"
 #include "core/map.h"
+#include "model/memory.h"
 #include "obs/metrics.h"
 #include "sched/sched.h"
 #include "store/committer.h"
@@ -31,7 +32,12 @@ struct sw_server_config {
     int64_t shutdown_grace_ms;
     int64_t max_connections;
     int64_t max_header_bytes;
-    int64_t task_retention_ms; /* 0 = keep finished tasks forever */
+    int64_t task_retention_ms;   /* 0 = keep finished tasks forever */
+    int64_t events_retention_ms; /* events older than this are pruned (0 = by count only) */
+    int64_t events_max;          /* at most this many events are kept */
+    int64_t events_window;       /* events kept in memory for readers */
+    struct sw_mem_limits memory_limits;
+    int64_t memory_history; /* versions of each key kept for ?history=1 */
     struct sw_sched_config sched;
 };
 
@@ -64,6 +70,16 @@ struct sw_server {
     int spawns_deferred;               /* starts spread over the next turns */
     struct sw_log_follower *followers; /* GET .../logs?follow=1 streams (swarms_api.c) */
     struct sw_delivery *deliveries_head, *deliveries_tail; /* leases waiting for their commit */
+
+    /* event bus (events.c), shared memory (memory_api.c), webhooks.c, ws.c */
+    struct sw_events *events;
+    struct sw_memory memory;
+    uv_timer_t memory_timer; /* the next TTL expiry */
+    struct sw_webhooks *webhooks;
+    struct sw_sse_stream *sse_streams; /* sse.c */
+    long sse_count;
+    struct sw_ws_conn *ws_conns;
+    long ws_count;
 
     struct sw_map task_waiters; /* task id -> first waiting request (GET ?wait_ms) */
     struct sw_map agent_tokens; /* first 8 bytes of token hash -> agent */
@@ -102,6 +118,9 @@ int sw_server_task_live(struct sw_server *s, uint64_t id, struct sw_task **out);
 /* Long-poll on a task until it is finished. */
 void sw_server_wait_task(struct sw_server *s, struct sw_request *req, uint64_t id);
 void sw_server_unwait_task(struct sw_server *s, struct sw_request *req);
+/* The open commit batch, for changes queued as they happen (specs, events, memory,
+ * webhooks): marks the turn as dirty. NULL when out of memory. */
+struct sw_store_batch *sw_server_open_batch(struct sw_server *s);
 /* Queues a template or swarm change (spec NULL = deleted) in the open commit batch. */
 int sw_server_spec_changed(struct sw_server *s, int is_swarm, const char *name, const char *spec,
                            int stopped);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * system_api.c - /health (the process answers), /ready (store open, recovery done,
  * commits going through) and /metrics (Prometheus text). */
+#include "events.h"
 #include "routes.h"
 #include "server.h"
+#include "sse.h"
+#include "webhooks.h"
+#include "ws.h"
 #include "core/error.h"
 #include "model/swarm.h"
 
@@ -49,6 +53,32 @@ static int render_swarms(struct sw_server *s, struct sw_buf *out)
     return rc;
 }
 
+/* The event log, its readers and the shared memory. */
+static int render_bus(struct sw_server *s, struct sw_buf *out)
+{
+    uint64_t last = sw_events_committed(s), first = sw_events_first(s);
+    return sw_buf_appendf(
+        out,
+        "# HELP swarmd_events_total Events committed to the log (its last sequence).\n"
+        "# TYPE swarmd_events_total counter\n"
+        "swarmd_events_total %llu\n"
+        "# HELP swarmd_events_kept Events kept in the log (after retention).\n"
+        "# TYPE swarmd_events_kept gauge\n"
+        "swarmd_events_kept %llu\n"
+        "# HELP swarmd_event_streams Open event readers by transport.\n"
+        "# TYPE swarmd_event_streams gauge\n"
+        "swarmd_event_streams{transport=\"sse\"} %ld\n"
+        "swarmd_event_streams{transport=\"websocket\"} %ld\n"
+        "# HELP swarmd_memory_keys Keys in the shared memory.\n"
+        "# TYPE swarmd_memory_keys gauge\n"
+        "swarmd_memory_keys %zu\n"
+        "# HELP swarmd_memory_bytes Bytes of values in the shared memory.\n"
+        "# TYPE swarmd_memory_bytes gauge\n"
+        "swarmd_memory_bytes %zu\n",
+        (unsigned long long)last, (unsigned long long)(last >= first ? last - first + 1 : 0),
+        sw_sse_count(s), sw_ws_count(s), s->memory.keys, s->memory.bytes);
+}
+
 void sw_api_metrics(struct sw_request *req)
 {
     struct sw_server *s = req->server;
@@ -58,6 +88,8 @@ void sw_api_metrics(struct sw_request *req)
     sw_buf_init(&body, (size_t)1 << 28);
     int rc = sw_metrics_render(&s->metrics, &s->sched, &body);
     rc = rc ? rc : render_swarms(s, &body);
+    rc = rc ? rc : render_bus(s, &body);
+    rc = rc ? rc : sw_webhooks_render_metrics(s, &body);
     if (rc) {
         sw_buf_free(&body);
         sw_reply_error(req, rc, NULL, NULL);

@@ -2,7 +2,8 @@
  * cli.c - the run of one swarm command: find the command named by the leading words,
  * show help generated from the command tables, parse the command's flags, run it,
  * and release what it opened. The daemon is looked for, and libcurl started, only
- * when a command first asks for the client. */
+ * when a command first asks for the client. Also what several commands share: JSON
+ * arguments (inline, @FILE or stdin), --label flags and query strings. */
 #include "cli/cli.h"
 
 #include "core/alloc.h"
@@ -10,7 +11,10 @@
 #include "cli/output.h"
 #include "core/error.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #define CLI_HELP_WIDTH 28 /* widest left column in help before the text wraps under */
 
@@ -32,7 +36,8 @@ static const char cli_global_help[] =
     "\n"
     "Exit status: 0 ok; 1 the task failed or was cancelled, or destroy was not\n"
     "confirmed; 2 bad command line or spec file; 3 cannot reach the daemon; 4 not\n"
-    "found; 5 any other error, or the daemon refused an object of apply.\n";
+    "found; 5 any other error, such as an object of apply that the daemon refused\n"
+    "or a memory write whose condition did not hold.\n";
 
 /* Number of words that name matches at the start of words, 0 if it does not. */
 static int name_match(const char *name, const char *const *words, int nwords)
@@ -303,4 +308,113 @@ int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix)
     json_decref(body);
     json_decref(obj);
     return sw_cli_exit(cli, rc);
+}
+
+/* Appends the whole of f to text. */
+static int read_stream(FILE *f, struct sw_buf *text)
+{
+    char chunk[16384];
+    size_t n;
+    int rc;
+
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = sw_buf_append(text, chunk, n)) != 0)
+            return rc;
+    return ferror(f) ? SW_EIO : 0;
+}
+
+/* The text of a JSON argument: inline, "@file" or "-" for stdin. */
+static int json_arg_text(struct sw_args *a, const char *what, const char *spec, struct sw_buf *text)
+{
+    int from_stdin = strcmp(spec, "-") == 0;
+    const char *name;
+    FILE *f;
+    int rc;
+
+    if (spec[0] != '@' && !from_stdin)
+        return sw_buf_appendstr(text, spec);
+    name = from_stdin ? "stdin" : spec + 1;
+    f = from_stdin ? stdin : fopen(name, "rb");
+    if (f == NULL)
+        return sw_args_fail(a, "%s: cannot open '%s': %s", what, name, strerror(errno));
+    rc = read_stream(f, text);
+    if (f != stdin)
+        fclose(f);
+    if (rc == SW_ETOO_LARGE)
+        return sw_args_fail(a, "%s: %s is larger than %zu MiB", what, name,
+                            SW_CLI_JSON_ARG_MAX >> 20);
+    if (rc == SW_EIO)
+        return sw_args_fail(a, "%s: cannot read '%s'", what, name);
+    return rc;
+}
+
+/* Whether text starts with a letter: a bare word meant as a string. */
+static int looks_like_word(const struct sw_buf *text)
+{
+    size_t i = 0;
+    while (i < text->len && isspace((unsigned char)text->data[i]))
+        i++;
+    return i < text->len && isalpha((unsigned char)text->data[i]) &&
+           strncmp(text->data + i, "true", 4) != 0 && strncmp(text->data + i, "false", 5) != 0 &&
+           strncmp(text->data + i, "null", 4) != 0;
+}
+
+int sw_cli_json_arg(struct sw_args *a, const char *what, const char *spec, json_t **value)
+{
+    struct sw_buf text;
+    json_error_t err;
+    int rc;
+
+    sw_buf_init(&text, SW_CLI_JSON_ARG_MAX);
+    rc = json_arg_text(a, what, spec, &text);
+    if (rc)
+        goto out;
+    *value = json_loadb(text.len ? text.data : "", text.len, JSON_DECODE_ANY, &err);
+    if (*value == NULL)
+        rc = sw_args_fail(a, "%s: not valid JSON: %s (line %d, column %d)%s", what, err.text,
+                          err.line, err.column,
+                          looks_like_word(&text) ? "; a string needs quotes: '\"text\"'" : "");
+out:
+    sw_buf_free(&text);
+    return rc;
+}
+
+int sw_cli_labels(struct sw_args *a, json_t *body)
+{
+    json_t *labels = NULL;
+    const char *label;
+    int pos = 0;
+
+    while ((label = sw_args_next(a, "--label", &pos)) != NULL) {
+        const char *eq = strchr(label, '=');
+        json_t *value;
+        if (eq == NULL || eq == label)
+            return sw_args_fail(a, "--label: '%s' is not KEY=VALUE", label);
+        if (labels == NULL) {
+            labels = json_object();
+            if (json_object_set_new(body, "labels", labels))
+                return SW_ENOMEM;
+        }
+        value = json_string(eq + 1);
+        if (value == NULL || json_object_setn_new(labels, label, (size_t)(eq - label), value))
+            return sw_args_fail(a, "--label: '%s' is not valid UTF-8", label);
+    }
+    return 0;
+}
+
+int sw_cli_query_add(struct sw_buf *path, const char *key, const char *value)
+{
+    int rc;
+
+    if (value == NULL)
+        return 0;
+    rc = sw_buf_appendf(path, "%c%s=", strchr(path->data, '?') ? '&' : '?', key);
+    return rc ? rc : sw_client_escape(path, value);
+}
+
+void sw_cli_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

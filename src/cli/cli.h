@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * cli.h - one run of the swarm command: the command tables, the dispatch from the
  * words on the line to a command, the help generated from each command's syntax, the
- * connection to the daemon opened on first use, and the exit statuses. Each command
- * module (task_cmd.c, agent_cmd.c, system_cmd.c) exports one table of commands. */
+ * connection to the daemon opened on first use, the exit statuses, and helpers the
+ * commands share. Each command module (task_cmd.c, agent_cmd.c, system_cmd.c, ...)
+ * exports one table of commands. */
 #ifndef SW_CLI_CLI_H
 #define SW_CLI_CLI_H
 
@@ -60,6 +61,24 @@ int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json
 /* POST <prefix><first operand><suffix> with {}, then print the reply (-o json) or
  * "ID STATE". Returns the exit status. */
 int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix);
+
+/* The largest JSON argument read from a file or stdin (sw_cli_json_arg). */
+#define SW_CLI_JSON_ARG_MAX ((size_t)64 << 20)
+
+/* Reads the JSON value of an argument: spec is inline JSON text, "@FILE", or "-" for
+ * standard input. *value is a new reference. 0, SW_ENOMEM, or SW_EINVAL with a message
+ * naming what ("--payload") in cli->args.error: unreadable, too large, not JSON (with
+ * a hint to quote a bare word meant as a string). */
+int sw_cli_json_arg(struct sw_args *a, const char *what, const char *spec, json_t **value);
+/* Puts the --label K=V flags, if any, into body["labels"] as an object of strings.
+ * 0, SW_ENOMEM, or SW_EINVAL (message in a->error). */
+int sw_cli_labels(struct sw_args *a, json_t *body);
+/* Appends "?key=value" (or "&key=value" after the first) to path, value
+ * percent-encoded; nothing when value is NULL. 0 or an sw_buf error. */
+int sw_cli_query_add(struct sw_buf *path, const char *key, const char *value);
+
+/* Sleeps ms milliseconds, resumed after signals. */
+void sw_cli_sleep_ms(long ms);
 
 /* Prints the help for the command or group named by words (all commands for none)
  * on out. Returns SW_EXIT_OK, or SW_EXIT_USAGE when the words name nothing. */

@@ -20,7 +20,7 @@ static size_t client_write_cb(char *data, size_t size, size_t nmemb, void *arg)
     return sw_buf_append(reply, data, len) == 0 ? len : 0;
 }
 
-static int client_add_header(struct sw_client *c, const char *header)
+int sw_client_add_header(struct sw_client *c, const char *header)
 {
     struct curl_slist *list = c->lib->slist_append(c->headers, header);
     if (list == NULL)
@@ -32,18 +32,18 @@ static int client_add_header(struct sw_client *c, const char *header)
 static int client_set_headers(struct sw_client *c)
 {
     struct sw_buf auth;
-    int rc = client_add_header(c, "Accept: application/json");
+    int rc = sw_client_add_header(c, "Accept: application/json");
 
     if (rc == 0)
-        rc = client_add_header(c, "Content-Type: application/json");
+        rc = sw_client_add_header(c, "Content-Type: application/json");
     if (rc == 0)
-        rc = client_add_header(c, "Expect:"); /* no 100-continue round trip */
+        rc = sw_client_add_header(c, "Expect:"); /* no 100-continue round trip */
     if (rc || c->endpoint->token == NULL)
         return rc;
     sw_buf_init(&auth, 64 * 1024);
     rc = sw_buf_appendf(&auth, "Authorization: Bearer %s", c->endpoint->token);
     if (rc == 0)
-        rc = client_add_header(c, auth.data);
+        rc = sw_client_add_header(c, auth.data);
     sw_buf_free(&auth);
     return rc;
 }
@@ -212,6 +212,11 @@ int sw_client_call(struct sw_client *c, const char *method, const char *path, co
     json_decref(*reply);
     *reply = NULL;
     return rc;
+}
+
+json_t *sw_client_last_reply(const struct sw_client *c)
+{
+    return c->reply.len ? json_loadb(c->reply.data, c->reply.len, JSON_DECODE_ANY, NULL) : NULL;
 }
 
 int sw_client_call_on(struct sw_client *c, const char *method, const char *prefix, const char *id,

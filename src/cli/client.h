@@ -46,6 +46,13 @@ int sw_client_request(struct sw_client *c, const char *method, const char *path,
 int sw_client_call(struct sw_client *c, const char *method, const char *path, const json_t *body,
                    long timeout_ms, json_t **reply);
 
+/* The body of the last reply parsed (new reference), NULL when empty or not JSON: after
+ * sw_client_call failed, the daemon's error reply, for what it says beside the error. */
+json_t *sw_client_last_reply(const struct sw_client *c);
+
+/* Adds a header ("If-Match: 3") to every later request of c. 0 or SW_ENOMEM. */
+int sw_client_add_header(struct sw_client *c, const char *header);
+
 /* sw_client_call on prefix, id (percent-encoded) and suffix, as in "/v1/tasks/",
  * "t_0193a4b2c8d90001", "/cancel". */
 int sw_client_call_on(struct sw_client *c, const char *method, const char *prefix, const char *id,

@@ -5,15 +5,27 @@
 #include "cli/apply_cmd.h"
 #include "cli/cli.h"
 #include "cli/connect_cmd.h"
+#include "cli/events_cmd.h"
 #include "cli/logs_cmd.h"
+#include "cli/memory_cmd.h"
 #include "cli/swarm_cmd.h"
 #include "cli/system_cmd.h"
 #include "cli/task_cmd.h"
+#include "cli/webhook_cmd.h"
 #include "core/alloc.h"
 
 static const struct sw_command *const command_tables[] = {
-    sw_apply_commands, sw_swarm_commands, sw_logs_commands,   sw_connect_commands,
-    sw_task_commands,  sw_agent_commands, sw_system_commands, NULL,
+    sw_apply_commands,
+    sw_swarm_commands,
+    sw_logs_commands,
+    sw_connect_commands,
+    sw_task_commands,
+    sw_agent_commands,
+    sw_events_commands,
+    sw_memory_commands,
+    sw_webhook_commands,
+    sw_system_commands,
+    NULL,
 };
 
 int main(int argc, char **argv)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
- * stream.c - copying text replies to standard output while they arrive. Each source
- * gets its own libcurl easy handle, all driven by one multi handle in this thread, so
- * lines from several agents interleave whole. The multi functions are resolved from
- * the libcurl that curl_lib.c loaded (dlopen with RTLD_NOLOAD finds the same one). */
+ * stream.c - copying text replies to standard output, or line by line to a callback,
+ * while they arrive. Each source gets its own libcurl easy handle, all driven by one
+ * multi handle in this thread, so lines from several agents interleave whole. The
+ * multi functions are resolved from the libcurl that curl_lib.c loaded (dlopen with
+ * RTLD_NOLOAD finds the same one). */
 #include "cli/stream.h"
 
 #include "cli/client.h"
@@ -38,9 +39,11 @@ struct stream {
     const struct sw_stream_source *source; /* borrowed */
     const struct sw_curl_lib *lib;         /* borrowed */
     CURL *curl;
+    struct curl_slist *headers;
     long status;         /* the HTTP status, once the body starts */
     CURLcode result;     /* how the transfer ended */
     int done;            /* result is set */
+    int stop;            /* what ended the copy early: SW_STREAM_STOP or an SW_E* code */
     struct sw_buf line;  /* prefix mode: the start of a line not ended yet */
     struct sw_buf error; /* the body of an error reply */
     char errbuf[CURL_ERROR_SIZE];
@@ -78,9 +81,26 @@ static int multi_lib_load(struct stream_multi_lib *m)
     return 0;
 }
 
+/* Hands one whole line to the source's callback: the start kept in s->line, then text. */
+static int stream_emit_cb(struct stream *s, const char *text, size_t len)
+{
+    const struct sw_stream_source *src = s->source;
+    int rc = 0;
+
+    if (s->line.len == 0)
+        return src->line_cb(src->arg, text, len);
+    rc = sw_buf_append(&s->line, text, len);
+    if (rc == 0)
+        rc = src->line_cb(src->arg, s->line.data, s->line.len);
+    sw_buf_reset(&s->line);
+    return rc;
+}
+
 /* Writes one whole line: the prefix, the start kept in s->line, then text. */
 static int stream_emit(struct stream *s, const char *text, size_t len)
 {
+    if (s->source->line_cb)
+        return stream_emit_cb(s, text, len);
     int rc = fprintf(stdout, "%s%s%.*s\n", s->source->prefix, s->line.len ? s->line.data : "",
                      (int)len, text);
 
@@ -100,9 +120,12 @@ static int stream_lines(struct stream *s, const char *data, size_t len)
     }
     if (rc == 0 && data < end) {
         rc = sw_buf_append(&s->line, data, (size_t)(end - data));
-        if (rc == SW_ETOO_LARGE) /* a very long line: write what there is */
+        if (rc == SW_ETOO_LARGE && !s->source->line_cb) /* a very long line: write it */
             rc = stream_emit(s, data, (size_t)(end - data));
     }
+    if (rc == SW_ETOO_LARGE)
+        fprintf(stderr, "swarm: a line from the daemon is longer than %zu MiB\n",
+                s->line.max >> 20);
     if (rc == 0 && fflush(stdout) != 0)
         rc = SW_EIO;
     return rc;
@@ -119,21 +142,25 @@ static size_t stream_write_cb(char *data, size_t size, size_t nmemb, void *arg)
         sw_buf_append(&s->error, data, len); /* past the ceiling, the rest is dropped */
         return len;
     }
-    if (s->source->prefix)
-        return stream_lines(s, data, len) == 0 ? len : 0;
+    if (s->source->prefix || s->source->line_cb) {
+        s->stop = stream_lines(s, data, len);
+        return s->stop == 0 ? len : 0;
+    }
     if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
         return 0;
     return len;
 }
 
 static int stream_headers(const struct sw_curl_lib *lib, const struct sw_endpoint *ep,
-                          struct curl_slist **headers)
+                          const char *extra, struct curl_slist **headers)
 {
     struct sw_buf auth;
     struct curl_slist *list = lib->slist_append(NULL, "Accept: text/plain");
     int rc = list ? 0 : SW_ENOMEM;
 
     *headers = list;
+    if (rc == 0 && extra && (list = lib->slist_append(*headers, extra)) == NULL)
+        rc = SW_ENOMEM;
     if (rc || ep->token == NULL)
         return rc;
     sw_buf_init(&auth, 64 * 1024);
@@ -147,11 +174,13 @@ static int stream_headers(const struct sw_curl_lib *lib, const struct sw_endpoin
 }
 
 /* Prepares the easy handle of s for url. */
-static int stream_setup(struct stream *s, const struct sw_endpoint *ep, struct curl_slist *headers,
-                        const char *url, int follow)
+static int stream_setup(struct stream *s, const struct sw_endpoint *ep, const char *url, int follow)
 {
     const struct sw_curl_lib *lib = s->lib;
+    int rc = stream_headers(lib, ep, s->source->header, &s->headers);
 
+    if (rc)
+        return rc;
     s->curl = lib->easy_init();
     if (s->curl == NULL)
         return SW_ENOMEM;
@@ -159,7 +188,7 @@ static int stream_setup(struct stream *s, const struct sw_endpoint *ep, struct c
     lib->easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
     lib->easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, stream_write_cb);
     lib->easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
-    lib->easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers);
+    lib->easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
     lib->easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
     lib->easy_setopt(s->curl, CURLOPT_USERAGENT, "swarm/" SW_VERSION);
     lib->easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, STREAM_CONNECT_TIMEOUT_MS);
@@ -203,6 +232,10 @@ static int stream_report(struct stream *s, const struct sw_endpoint *ep)
 
     if (s->source->prefix && s->line.len)
         stream_emit(s, "", 0); /* a last line without its newline */
+    if (s->stop == SW_STREAM_STOP)
+        return 0;
+    if (s->stop && s->stop != SW_EIO)
+        return s->stop; /* the callback's own failure, said where it happened */
     if (s->done && s->result == CURLE_WRITE_ERROR) {
         fprintf(stderr, "swarm: cannot write to standard output\n");
         return SW_EIO;
@@ -233,7 +266,6 @@ static int stream_transfer(const struct sw_curl_lib *lib, const struct sw_endpoi
                            int follow)
 {
     struct stream_multi_lib m;
-    struct curl_slist *headers = NULL;
     CURLM *multi = NULL;
     struct sw_buf url;
     int rc = multi_lib_load(&m), status, first = 0;
@@ -243,8 +275,7 @@ static int stream_transfer(const struct sw_curl_lib *lib, const struct sw_endpoi
         fprintf(stderr, "swarm: libcurl has no multi interface\n");
         return rc;
     }
-    rc = stream_headers(lib, ep, &headers);
-    if (rc == 0 && (multi = m.init()) == NULL)
+    if ((multi = m.init()) == NULL)
         rc = SW_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         streams[i].source = &sources[i];
@@ -252,7 +283,7 @@ static int stream_transfer(const struct sw_curl_lib *lib, const struct sw_endpoi
         sw_buf_reset(&url);
         rc = sw_buf_appendf(&url, "%s%s", ep->base, sources[i].path);
         if (rc == 0)
-            rc = stream_setup(&streams[i], ep, headers, url.data, follow);
+            rc = stream_setup(&streams[i], ep, url.data, follow);
         if (rc == 0 && m.add_handle(multi, streams[i].curl) != CURLM_OK)
             rc = SW_ENOMEM;
     }
@@ -266,10 +297,10 @@ static int stream_transfer(const struct sw_curl_lib *lib, const struct sw_endpoi
             m.remove_handle(multi, streams[i].curl);
             lib->easy_cleanup(streams[i].curl);
         }
+        lib->slist_free_all(streams[i].headers);
     }
     if (multi)
         m.cleanup(multi);
-    lib->slist_free_all(headers);
     sw_buf_free(&url);
     return rc ? rc : first;
 }
@@ -292,7 +323,8 @@ int sw_stream_run(const struct sw_endpoint *ep, const struct sw_stream_source *s
         return rc;
     }
     for (size_t i = 0; i < n; i++) {
-        sw_buf_init(&streams[i].line, SW_STREAM_LINE_MAX);
+        sw_buf_init(&streams[i].line,
+                    sources[i].line_cb ? SW_CLIENT_MAX_REPLY : SW_STREAM_LINE_MAX);
         sw_buf_init(&streams[i].error, STREAM_ERROR_MAX);
     }
     rc = stream_transfer(lib, ep, streams, sources, n, follow);

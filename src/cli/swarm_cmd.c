@@ -364,13 +364,6 @@ static int swarms_render(struct sw_cli *cli, struct sw_client *client, int total
     return rc;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Draws status again every second until interrupted: on a terminal in place of the
  * previous drawing, elsewhere one after the other. Returns only on an error. */
 static int status_watch(struct sw_cli *cli, struct sw_client *client)
@@ -398,7 +391,7 @@ static int status_watch(struct sw_cli *cli, struct sw_client *client)
         free(frame); /* open_memstream's buffer comes from malloc */
         if (rc)
             return rc;
-        sleep_ms(SWARM_WATCH_MS);
+        sw_cli_sleep_ms(SWARM_WATCH_MS);
     }
 }
 

@@ -10,15 +10,11 @@
 #include "core/clock.h"
 #include "core/error.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #define TASK_WAIT_MS       30000L /* one long poll */
 #define TASK_WAIT_SLACK_MS 15000L /* the request's limit is this much above the poll */
-#define TASK_PAYLOAD_MAX   ((size_t)64 << 20)
 #define TASK_PATH_MAX      8192
 
 static const char *const task_states[] = {
@@ -44,13 +40,6 @@ static int task_is_terminal(const json_t *task)
                      strcmp(state, "cancelled") == 0);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Long-polls until task id ends; *task is its final state (new reference). */
 static int task_wait_end(struct sw_client *client, const char *id, json_t **task)
 {
@@ -67,7 +56,7 @@ static int task_wait_end(struct sw_client *client, const char *id, json_t **task
         json_decref(*task);
         *task = NULL;
         if (sw_clock_mono_ms() - started_ms < 1000)
-            sleep_ms(500); /* the daemon did not hold the poll: do not spin */
+            sw_cli_sleep_ms(500); /* the daemon did not hold the poll: do not spin */
     }
 }
 
@@ -99,75 +88,6 @@ static int task_report_end(const struct sw_cli *cli, const json_t *task)
     else
         task_print_failure(task);
     return succeeded ? SW_EXIT_OK : SW_EXIT_FAILED;
-}
-
-/* Appends the whole of f to text. */
-static int read_stream(FILE *f, struct sw_buf *text)
-{
-    char chunk[16384];
-    size_t n;
-    int rc;
-
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = sw_buf_append(text, chunk, n)) != 0)
-            return rc;
-    return ferror(f) ? SW_EIO : 0;
-}
-
-/* The text of --payload: inline, "@file" or "-" for stdin. */
-static int payload_text(struct sw_args *a, const char *spec, struct sw_buf *text)
-{
-    int from_stdin = strcmp(spec, "-") == 0;
-    const char *name;
-    FILE *f;
-    int rc;
-
-    if (spec[0] != '@' && !from_stdin)
-        return sw_buf_appendstr(text, spec);
-    name = from_stdin ? "stdin" : spec + 1;
-    f = from_stdin ? stdin : fopen(name, "rb");
-    if (f == NULL)
-        return sw_args_fail(a, "--payload: cannot open '%s': %s", name, strerror(errno));
-    rc = read_stream(f, text);
-    if (f != stdin)
-        fclose(f);
-    if (rc == SW_ETOO_LARGE)
-        return sw_args_fail(a, "--payload: %s is larger than %zu MiB", name,
-                            TASK_PAYLOAD_MAX >> 20);
-    if (rc == SW_EIO)
-        return sw_args_fail(a, "--payload: cannot read '%s'", name);
-    return rc;
-}
-
-/* Whether text starts with a letter: a bare word meant as a string. */
-static int looks_like_word(const struct sw_buf *text)
-{
-    size_t i = 0;
-    while (i < text->len && isspace((unsigned char)text->data[i]))
-        i++;
-    return i < text->len && isalpha((unsigned char)text->data[i]) &&
-           strncmp(text->data + i, "true", 4) != 0 && strncmp(text->data + i, "false", 5) != 0 &&
-           strncmp(text->data + i, "null", 4) != 0;
-}
-
-static int payload_load(struct sw_args *a, json_t **payload)
-{
-    struct sw_buf text;
-    json_error_t err;
-    int rc;
-
-    sw_buf_init(&text, TASK_PAYLOAD_MAX);
-    rc = payload_text(a, sw_args_get(a, "--payload"), &text);
-    if (rc)
-        goto out;
-    *payload = json_loadb(text.len ? text.data : "", text.len, JSON_DECODE_ANY, &err);
-    if (*payload == NULL)
-        rc = sw_args_fail(a, "--payload: not valid JSON: %s (line %d, column %d)%s", err.text,
-                          err.line, err.column,
-                          looks_like_word(&text) ? "; a string needs quotes: '\"text\"'" : "");
-out:
-    sw_buf_free(&text);
-    return rc;
 }
 
 /* Sets obj[field] to the string value given by flag (named in the error). */
@@ -211,29 +131,6 @@ static int submit_add_numbers(struct sw_args *a, json_t *body)
     return 0;
 }
 
-static int submit_add_labels(struct sw_args *a, json_t *body)
-{
-    json_t *labels = NULL;
-    const char *label;
-    int pos = 0;
-
-    while ((label = sw_args_next(a, "--label", &pos)) != NULL) {
-        const char *eq = strchr(label, '=');
-        json_t *value;
-        if (eq == NULL || eq == label)
-            return sw_args_fail(a, "--label: '%s' is not KEY=VALUE", label);
-        if (labels == NULL) {
-            labels = json_object();
-            if (json_object_set_new(body, "labels", labels))
-                return SW_ENOMEM;
-        }
-        value = json_string(eq + 1);
-        if (value == NULL || json_object_setn_new(labels, label, (size_t)(eq - label), value))
-            return sw_args_fail(a, "--label: '%s' is not valid UTF-8", label);
-    }
-    return 0;
-}
-
 /* Builds the POST /v1/tasks body from the command line (new reference). */
 static int submit_body(struct sw_args *a, json_t **out)
 {
@@ -244,14 +141,15 @@ static int submit_body(struct sw_args *a, json_t **out)
         rc = sw_args_fail(a, "CAPABILITY must not be empty");
     if (rc == 0)
         rc = set_string(a, body, "capability", a->operands[0], "CAPABILITY");
-    if (rc == 0 && sw_args_has(a, "--payload") && (rc = payload_load(a, &payload)) == 0)
+    if (rc == 0 && sw_args_has(a, "--payload") &&
+        (rc = sw_cli_json_arg(a, "--payload", sw_args_get(a, "--payload"), &payload)) == 0)
         rc = json_object_set_new(body, "payload", payload) ? SW_ENOMEM : 0;
     if (rc == 0)
         rc = submit_add_numbers(a, body);
     if (rc == 0 && sw_args_has(a, "--key"))
         rc = set_string(a, body, "idempotency_key", sw_args_get(a, "--key"), "--key");
     if (rc == 0)
-        rc = submit_add_labels(a, body);
+        rc = sw_cli_labels(a, body);
     if (rc)
         json_decref(body);
     else
@@ -360,16 +258,6 @@ static int task_retry(struct sw_cli *cli)
     return task_act(cli, "/retry");
 }
 
-static int query_add(struct sw_buf *path, const char *key, const char *value)
-{
-    int rc;
-
-    if (value == NULL)
-        return 0;
-    rc = sw_buf_appendf(path, "%c%s=", strchr(path->data, '?') ? '&' : '?', key);
-    return rc ? rc : sw_client_escape(path, value);
-}
-
 /* Checks --state and --limit, and builds the query path of the first page. */
 static int ls_path(struct sw_args *a, const char *cursor, struct sw_buf *path)
 {
@@ -392,15 +280,15 @@ static int ls_path(struct sw_args *a, const char *cursor, struct sw_buf *path)
     sw_buf_reset(path);
     rc = sw_buf_appendstr(path, "/v1/tasks");
     if (rc == 0)
-        rc = query_add(path, "state", state);
+        rc = sw_cli_query_add(path, "state", state);
     if (rc == 0)
-        rc = query_add(path, "capability", sw_args_get(a, "--capability"));
+        rc = sw_cli_query_add(path, "capability", sw_args_get(a, "--capability"));
     if (rc == 0)
-        rc = query_add(path, "dead", sw_args_has(a, "--dead") ? "true" : NULL);
+        rc = sw_cli_query_add(path, "dead", sw_args_has(a, "--dead") ? "true" : NULL);
     if (rc == 0)
-        rc = query_add(path, "limit", limit ? limit_text : NULL);
+        rc = sw_cli_query_add(path, "limit", limit ? limit_text : NULL);
     if (rc == 0)
-        rc = query_add(path, "cursor", cursor);
+        rc = sw_cli_query_add(path, "cursor", cursor);
     return rc == SW_ETOO_LARGE ? sw_args_fail(a, "the filters are too long") : rc;
 }
 

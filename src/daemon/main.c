@@ -129,6 +129,13 @@ static void fill_server_config(const struct sw_options *o, struct sw_server_conf
     c->max_connections = o->max_connections;
     c->max_header_bytes = o->max_header_bytes;
     c->task_retention_ms = o->task_retention_ms;
+    c->events_retention_ms = o->events_retention_ms;
+    c->events_max = o->events_max;
+    c->events_window = o->events_window;
+    c->memory_limits.max_key = (size_t)o->memory_max_key;
+    c->memory_limits.max_value = (size_t)o->memory_max_value;
+    c->memory_limits.max_keys_per_ns = (size_t)o->memory_max_keys;
+    c->memory_history = o->memory_history;
     c->sched.lease_ms = o->lease_ms;
     c->sched.heartbeat_ms = o->heartbeat_ms;
     c->sched.lost_after = 3;

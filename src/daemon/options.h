@@ -27,6 +27,13 @@ struct sw_options {
     int64_t backoff_max_ms;
     int64_t task_cache;
     int64_t task_retention_ms;
+    int64_t events_retention_ms;
+    int64_t events_max;
+    int64_t events_window;
+    int64_t memory_max_key;
+    int64_t memory_max_value;
+    int64_t memory_max_keys;
+    int64_t memory_history;
     int64_t max_connections;
     int64_t max_header_bytes;
     int64_t shutdown_grace_ms;

@@ -14,8 +14,10 @@ const char *const sw_agent_state_names[SW_AGENT_NSTATES] = {
 struct sw_agent *sw_agent_new(void)
 {
     struct sw_agent *a = sw_calloc(1, sizeof(struct sw_agent));
-    if (a)
+    if (a) {
         a->replica = -1;
+        a->event_state = -1;
+    }
     return a;
 }
 

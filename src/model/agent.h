@@ -37,6 +37,7 @@ struct sw_agent {
     char *swarm;  /* owned or NULL */
     enum sw_agent_kind kind;
     enum sw_agent_state state;
+    int event_state; /* the state last told as an event, -1: none yet */
     /* managed agents */
     char *template_name; /* owned or NULL */
     int stopped;         /* desired state: stopped by request */

@@ -417,6 +417,11 @@ int sw_process_write(struct sw_process *p, const char *data, size_t len)
     return 0;
 }
 
+size_t sw_process_write_queued(const struct sw_process *p)
+{
+    return p->stdin_queued;
+}
+
 static void process_shutdown_cb(uv_shutdown_t *req, int status)
 {
     struct sw_process *p = req->handle->data;

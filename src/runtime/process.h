@@ -68,6 +68,8 @@ void sw_process_set_drain_ms(struct sw_process *p, int64_t drain_ms);
  * stdin was closed or broke (EPIPE: child closed its stdin) or the child exited, or
  * when stdin is not piped. */
 int sw_process_write(struct sw_process *p, const char *data, size_t len);
+/* Bytes written to stdin and not yet taken by the process. */
+size_t sw_process_write_queued(const struct sw_process *p);
 /* Closes stdin after the queued bytes are written (the child reads EOF). */
 void sw_process_close_stdin(struct sw_process *p);
 

@@ -146,6 +146,86 @@ int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *
     return 0;
 }
 
+int sw_store_batch_add_event(struct sw_store_batch *b, const struct sw_event *ev)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = SW_STORE_EVENT_INSERT;
+    op->event = ev;
+    return 0;
+}
+
+int sw_store_batch_add_event_prune(struct sw_store_batch *b, uint64_t before_seq)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = SW_STORE_EVENT_PRUNE;
+    op->at = (int64_t)before_seq;
+    return 0;
+}
+
+static struct sw_mem_entry *mem_snapshot(const char *ns, const char *key, const char *value,
+                                         size_t value_len, const char *labels)
+{
+    return sw_mem_entry_new(ns, key, value, value_len, labels);
+}
+
+int sw_store_batch_add_memory(struct sw_store_batch *b, const struct sw_mem_entry *e, int history)
+{
+    struct sw_mem_entry *snap = mem_snapshot(e->ns, e->key, e->value, e->value_len, e->labels);
+    struct sw_store_op *op = snap ? batch_push(b) : NULL;
+    if (op == NULL) {
+        sw_mem_entry_free(snap);
+        return SW_ENOMEM;
+    }
+    snap->version = e->version;
+    snap->revision = e->revision;
+    snap->created_at = e->created_at;
+    snap->updated_at = e->updated_at;
+    snap->expire_at = e->expire_at;
+    op->kind = SW_STORE_MEMORY_PUT;
+    op->mem = snap;
+    op->flag = history;
+    return 0;
+}
+
+int sw_store_batch_add_memory_delete(struct sw_store_batch *b, const char *ns, const char *key,
+                                     uint64_t revision, int64_t now, int expired, int history)
+{
+    struct sw_mem_entry *snap = mem_snapshot(ns, key, NULL, 0, NULL);
+    struct sw_store_op *op = snap ? batch_push(b) : NULL;
+    if (op == NULL) {
+        sw_mem_entry_free(snap);
+        return SW_ENOMEM;
+    }
+    snap->revision = revision;
+    snap->updated_at = now;
+    snap->expire_at = expired; /* a flag here */
+    op->kind = SW_STORE_MEMORY_DELETE;
+    op->mem = snap;
+    op->flag = history;
+    return 0;
+}
+
+int sw_store_batch_add_webhook(struct sw_store_batch *b, uint64_t id, const char *spec,
+                               const char *state)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = state ? SW_STORE_WEBHOOK_PUT : SW_STORE_WEBHOOK_DELETE;
+    op->at = (int64_t)id;
+    if (dup_field(&op->name, state ? spec : NULL) || dup_field(&op->spec, state)) {
+        b->len--;
+        sw_free(op->name);
+        sw_free(op->spec);
+        return SW_ENOMEM;
+    }
+    return 0;
+}
+
 void sw_store_batch_free(struct sw_store_batch *b)
 {
     if (b == NULL)
@@ -157,6 +237,7 @@ void sw_store_batch_free(struct sw_store_batch *b)
         sw_free(op->capabilities);
         sw_free(op->name);
         sw_free(op->spec);
+        sw_mem_entry_free(op->mem);
     }
     sw_free(b->ops);
     sw_free(b);

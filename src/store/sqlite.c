@@ -24,6 +24,8 @@ struct sqlite_store {
     sqlite3_stmt *task_prune;
     sqlite3_stmt *begin, *commit; /* prepared once: no SQL parsing per commit */
     sqlite3_stmt *task_get, *task_by_key;
+    sqlite3_stmt *event_insert, *event_prune, *mem_put, *mem_delete, *mem_hist_put, *mem_hist_prune,
+        *webhook_put, *webhook_delete;
     char *path;
 };
 
@@ -155,6 +157,29 @@ static int prepare_all(struct sqlite_store *s)
          "LIMIT 20000)"},
         {s->writer, &s->agent_delete, "DELETE FROM agents WHERE id = ?1"},
         {s->reader, &s->task_get, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1"},
+        {s->writer, &s->event_insert,
+         "INSERT INTO events (seq, time, type, source, subject, body) VALUES (?1, ?2, ?3, ?4, "
+         "?5, ?6)"},
+        {s->writer, &s->event_prune,
+         "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq < ?1 ORDER BY seq "
+         "LIMIT 50000)"},
+        {s->writer, &s->mem_put,
+         "INSERT INTO memory (ns, key, value, version, revision, created_at, updated_at, "
+         "expire_at, labels) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (ns, key) "
+         "DO UPDATE SET value = ?3, version = ?4, revision = ?5, created_at = ?6, "
+         "updated_at = ?7, expire_at = ?8, labels = ?9"},
+        {s->writer, &s->mem_delete, "DELETE FROM memory WHERE ns = ?1 AND key = ?2"},
+        {s->writer, &s->mem_hist_put,
+         "INSERT OR REPLACE INTO memory_history (ns, key, revision, version, op, value, "
+         "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+        {s->writer, &s->mem_hist_prune,
+         "DELETE FROM memory_history WHERE ns = ?1 AND key = ?2 AND revision <= (SELECT "
+         "revision FROM memory_history WHERE ns = ?1 AND key = ?2 ORDER BY revision DESC "
+         "LIMIT 1 OFFSET ?3)"},
+        {s->writer, &s->webhook_put,
+         "INSERT INTO webhooks (id, spec, state) VALUES (?1, coalesce(?2, ''), ?3) ON CONFLICT "
+         "(id) DO UPDATE SET spec = coalesce(?2, spec), state = ?3"},
+        {s->writer, &s->webhook_delete, "DELETE FROM webhooks WHERE id = ?1"},
         {s->reader, &s->task_by_key,
          "SELECT " TASK_COLUMNS " FROM tasks WHERE idempotency_key = ?1"},
     };
@@ -170,10 +195,12 @@ static void sqlite_close(struct sw_store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (s == NULL)
         return;
-    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,    s->agent_put,   s->agent_delete,
-                           s->task_get,       s->task_by_key,    s->spec_put[0], s->spec_put[1],
-                           s->spec_delete[0], s->spec_delete[1], s->task_prune,  s->begin,
-                           s->commit};
+    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,    s->agent_put,      s->agent_delete,
+                           s->task_get,       s->task_by_key,    s->spec_put[0],    s->spec_put[1],
+                           s->spec_delete[0], s->spec_delete[1], s->task_prune,     s->begin,
+                           s->commit,         s->event_insert,   s->event_prune,    s->mem_put,
+                           s->mem_delete,     s->mem_hist_put,   s->mem_hist_prune, s->webhook_put,
+                           s->webhook_delete};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->reader);
@@ -332,6 +359,57 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st)
     return rc;
 }
 
+/* A memory write: the row, its history entry, the history cut to `keep` versions. */
+static int apply_memory(struct sqlite_store *s, const struct sw_store_op *op)
+{
+    const struct sw_mem_entry *e = op->mem;
+    int del = op->kind == SW_STORE_MEMORY_DELETE;
+    sqlite3_stmt *st = del ? s->mem_delete : s->mem_put;
+    bind_text(st, 1, e->ns);
+    bind_text(st, 2, e->key);
+    if (!del) {
+        sqlite3_bind_text(st, 3, e->value, (int)e->value_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, e->version);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->revision);
+        sqlite3_bind_int64(st, 6, e->created_at);
+        sqlite3_bind_int64(st, 7, e->updated_at);
+        sqlite3_bind_int64(st, 8, e->expire_at);
+        bind_text(st, 9, e->labels);
+    }
+    int rc = step_done(s->writer, st);
+    if (rc || op->flag <= 0)
+        return rc;
+    st = s->mem_hist_put;
+    bind_text(st, 1, e->ns);
+    bind_text(st, 2, e->key);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)e->revision);
+    sqlite3_bind_int64(st, 4, e->version);
+    sqlite3_bind_int(st, 5, del ? (e->expire_at ? 2 : 1) : 0);
+    if (!del)
+        sqlite3_bind_text(st, 6, e->value, (int)e->value_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, e->updated_at);
+    rc = step_done(s->writer, st);
+    if (rc)
+        return rc;
+    st = s->mem_hist_prune;
+    bind_text(st, 1, e->ns);
+    bind_text(st, 2, e->key);
+    sqlite3_bind_int(st, 3, op->flag);
+    return step_done(s->writer, st);
+}
+
+static int apply_event(struct sqlite_store *s, const struct sw_event *ev)
+{
+    sqlite3_stmt *st = s->event_insert;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(st, 2, ev->time_ms);
+    bind_text(st, 3, ev->type);
+    bind_text(st, 4, ev->source);
+    bind_text(st, 5, ev->subject);
+    sqlite3_bind_text(st, 6, ev->json, (int)ev->len, SQLITE_STATIC);
+    return step_done(s->writer, st);
+}
+
 static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
 {
     sqlite3_stmt *st;
@@ -363,6 +441,25 @@ static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
         bind_text(st, 2, op->spec);
         sqlite3_bind_int(st, 3, op->flag);
         sqlite3_bind_int64(st, 4, op->at);
+        break;
+    case SW_STORE_EVENT_INSERT:
+        return apply_event(s, op->event);
+    case SW_STORE_EVENT_PRUNE:
+        st = s->event_prune;
+        sqlite3_bind_int64(st, 1, op->at);
+        break;
+    case SW_STORE_MEMORY_PUT:
+    case SW_STORE_MEMORY_DELETE:
+        return apply_memory(s, op);
+    case SW_STORE_WEBHOOK_PUT:
+        st = s->webhook_put;
+        sqlite3_bind_int64(st, 1, op->at);
+        bind_text(st, 2, op->name);
+        bind_text(st, 3, op->spec);
+        break;
+    case SW_STORE_WEBHOOK_DELETE:
+        st = s->webhook_delete;
+        sqlite3_bind_int64(st, 1, op->at);
         break;
     default:
         st = s->spec_delete[op->kind == SW_STORE_SWARM_DELETE];
@@ -632,6 +729,53 @@ static int load_specs(struct sqlite_store *s, const struct sw_store_loader *l)
     return rc;
 }
 
+static int load_memory(struct sqlite_store *s, const struct sw_store_loader *l)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (l->memory == NULL)
+        return 0;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT ns, key, value, labels, version, revision, created_at, "
+                           "updated_at, expire_at FROM memory",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "load");
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *ns = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        const char *value = (const char *)sqlite3_column_text(st, 2);
+        if (ns == NULL || key == NULL || value == NULL)
+            continue;
+        struct sw_mem_entry *e =
+            sw_mem_entry_new(ns, key, value, (size_t)sqlite3_column_bytes(st, 2),
+                             (const char *)sqlite3_column_text(st, 3));
+        if (e == NULL) {
+            rc = SW_ENOMEM;
+            break;
+        }
+        e->version = sqlite3_column_int64(st, 4);
+        e->revision = (uint64_t)sqlite3_column_int64(st, 5);
+        e->created_at = sqlite3_column_int64(st, 6);
+        e->updated_at = sqlite3_column_int64(st, 7);
+        e->expire_at = sqlite3_column_int64(st, 8);
+        rc = l->memory(l->ctx, e);
+    }
+    sqlite3_finalize(st);
+    if (rc || l->webhook == NULL)
+        return rc;
+    if (sqlite3_prepare_v2(s->reader, "SELECT id, spec, state FROM webhooks ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "load");
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *spec = (const char *)sqlite3_column_text(st, 1);
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        if (spec && state)
+            rc = l->webhook(l->ctx, (uint64_t)sqlite3_column_int64(st, 0), spec, state);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
                        uint64_t *max_task_id)
 {
@@ -645,6 +789,7 @@ static int sqlite_load(struct sw_store *base, const struct sw_store_loader *l,
         *max_task_id = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     rc = load_specs(s, l);
+    rc = rc ? rc : load_memory(s, l);
     rc = rc ? rc : load_tasks(s, l, s->path);
     if (rc)
         return rc;
@@ -727,6 +872,176 @@ static int sqlite_task_list(struct sw_store *base, const struct sw_task_filter *
     return 0;
 }
 
+/* ---- events and memory history ---- */
+
+static int sqlite_event_list(struct sw_store *base, const struct sw_event_query *q,
+                             struct sw_event ***out, size_t *n)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    const struct sw_event_filter *f = q->filter;
+    /* exact filters go to SQL; prefixes are checked here (ranges would need escaping) */
+    int ft = f && f->type && !strchr(f->type, '*');
+    int fs = f && f->source && !strchr(f->source, '*');
+    int fj = f && f->subject && !strchr(f->subject, '*');
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT seq, time, type, source, subject, body FROM events WHERE seq > ?1%s%s%s "
+             "ORDER BY seq LIMIT ?5",
+             ft ? " AND type = ?2" : "", fs ? " AND source = ?3" : "",
+             fj ? " AND subject = ?4" : "");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->reader, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "events");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)q->after);
+    if (ft)
+        sqlite3_bind_text(st, 2, f->type, -1, SQLITE_STATIC);
+    if (fs)
+        sqlite3_bind_text(st, 3, f->source, -1, SQLITE_STATIC);
+    if (fj)
+        sqlite3_bind_text(st, 4, f->subject, -1, SQLITE_STATIC);
+    /* prefix filters are applied after the read: read more rows than asked */
+    size_t want = q->limit ? q->limit : 1;
+    size_t scan = (f && (f->type || f->source || f->subject)) ? want * 8 + 256 : want;
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)scan);
+    struct sw_event **evs = sw_calloc(want + 1, sizeof *evs);
+    size_t count = 0;
+    int rc = evs ? 0 : SW_ENOMEM, step = SQLITE_DONE;
+    uint64_t last = q->after;
+    while (rc == 0 && count < want && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(st, 5);
+        struct sw_event *ev = sw_event_load(
+            (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+            (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+            (const char *)sqlite3_column_text(st, 4), body ? body : "{}",
+            body ? (size_t)sqlite3_column_bytes(st, 5) : 2);
+        if (ev == NULL) {
+            rc = SW_ENOMEM;
+            break;
+        }
+        last = ev->seq;
+        if (f && !sw_event_filter_match(f, ev)) {
+            sw_event_free(ev);
+            continue;
+        }
+        evs[count++] = ev;
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sqlite_fail(s->reader, "events");
+    sqlite3_finalize(st);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            sw_event_free(evs[i]);
+        sw_free(evs);
+        return rc;
+    }
+    /* the scan stopped at `last`: an empty result still moves the reader on, as a
+     * placeholder past every filtered-out row (seq only, type NULL) */
+    if (count == 0 && last > q->after) {
+        struct sw_event *mark = sw_calloc(1, sizeof *mark);
+        if (mark == NULL) {
+            sw_free(evs);
+            return SW_ENOMEM;
+        }
+        mark->seq = last;
+        evs[count++] = mark;
+    }
+    *out = evs;
+    *n = count;
+    return 0;
+}
+
+static int sqlite_event_bounds(struct sw_store *base, uint64_t *first, uint64_t *last)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = NULL;
+    *first = *last = 0;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT coalesce((SELECT seq FROM events ORDER BY seq LIMIT 1), 0), "
+                           "coalesce((SELECT seq FROM events ORDER BY seq DESC LIMIT 1), 0)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "events");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *first = (uint64_t)sqlite3_column_int64(st, 0);
+        *last = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* The first sequence whose time is at or after time_ms: times grow with sequences, so a
+ * binary search on the primary key finds it without an index on time. */
+static int sqlite_event_seq_at(struct sw_store *base, int64_t time_ms, uint64_t *seq)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    uint64_t lo, hi;
+    int rc = sqlite_event_bounds(base, &lo, &hi);
+    if (rc)
+        return rc;
+    *seq = 0;
+    if (hi == 0)
+        return 0;
+    /* pruning removes a prefix: the sequences in [lo, hi] are contiguous */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->reader, "SELECT time FROM events WHERE seq = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sqlite_fail(s->reader, "events");
+    uint64_t end = hi + 1; /* the answer lies in [lo, end]; end: every event is older */
+    while (lo < end) {
+        uint64_t mid = lo + (end - lo) / 2;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)mid);
+        int older = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) < time_ms;
+        sqlite3_reset(st);
+        if (older)
+            lo = mid + 1;
+        else
+            end = mid;
+    }
+    sqlite3_finalize(st);
+    *seq = lo > hi ? UINT64_MAX : lo;
+    return 0;
+}
+
+static int sqlite_memory_history(struct sw_store *base, const char *ns, const char *key,
+                                 size_t limit, char **json)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    static const char *const ops[] = {"put", "delete", "expire"};
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT version, revision, op, value, updated_at FROM memory_history "
+                           "WHERE ns = ?1 AND key = ?2 ORDER BY revision DESC LIMIT ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "history");
+    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    struct sw_buf b;
+    sw_buf_init(&b, (size_t)1 << 30);
+    int rc = sw_buf_append(&b, "[", 1);
+    for (int i = 0; rc == 0 && sqlite3_step(st) == SQLITE_ROW; i++) {
+        int op = sqlite3_column_int(st, 2);
+        rc = sw_buf_appendf(
+            &b, "%s{\"version\":%lld,\"revision\":%lld,\"op\":\"%s\",\"value\":", i ? "," : "",
+            (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1),
+            ops[op >= 0 && op < 3 ? op : 0]);
+        const char *v = (const char *)sqlite3_column_text(st, 3);
+        rc = rc  ? rc
+             : v ? sw_buf_append(&b, v, (size_t)sqlite3_column_bytes(st, 3))
+                 : sw_buf_appendstr(&b, "null");
+        rc = rc ? rc
+                : sw_buf_appendf(&b, ",\"updated_at\":%lld}",
+                                 (long long)sqlite3_column_int64(st, 4));
+    }
+    rc = rc ? rc : sw_buf_append(&b, "]", 1);
+    sqlite3_finalize(st);
+    if (rc) {
+        sw_buf_free(&b);
+        return rc;
+    }
+    *json = sw_buf_detach(&b, NULL);
+    return 0;
+}
+
 const struct sw_store_ops sw_store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -736,4 +1051,8 @@ const struct sw_store_ops sw_store_sqlite_ops = {
     .task_get = sqlite_task_get,
     .task_by_key = sqlite_task_by_key,
     .task_list = sqlite_task_list,
+    .event_list = sqlite_event_list,
+    .event_bounds = sqlite_event_bounds,
+    .event_seq_at = sqlite_event_seq_at,
+    .memory_history = sqlite_memory_history,
 };

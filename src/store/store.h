@@ -8,6 +8,8 @@
 #define SW_STORE_H
 
 #include "model/agent.h"
+#include "model/event.h"
+#include "model/memory.h"
 #include "model/task.h"
 
 #include <stddef.h>
@@ -29,16 +31,25 @@ enum sw_store_op_kind {
     SW_STORE_TEMPLATE_DELETE,
     SW_STORE_SWARM_PUT, /* name, spec, flag = stopped */
     SW_STORE_SWARM_DELETE,
-    SW_STORE_TASK_PRUNE, /* delete finished tasks with an id below `at` (bounded per op) */
+    SW_STORE_TASK_PRUNE,     /* delete finished tasks with an id below `at` (bounded per op) */
+    SW_STORE_EVENT_INSERT,   /* event (borrowed: the loop frees it only after the commit) */
+    SW_STORE_EVENT_PRUNE,    /* delete events below seq `at` (bounded per op) */
+    SW_STORE_MEMORY_PUT,     /* mem (snapshot), flag = versions of history kept */
+    SW_STORE_MEMORY_DELETE,  /* mem: ns, key, revision, updated_at, expire_at = 1 when it
+                                expired; flag = history kept */
+    SW_STORE_WEBHOOK_PUT,    /* at = id, name = spec JSON, spec = delivery state JSON */
+    SW_STORE_WEBHOOK_DELETE, /* at = id */
 };
 
 /* One row change: a snapshot that the writer thread owns. */
 struct sw_store_op {
     enum sw_store_op_kind kind;
-    struct sw_task *task;   /* snapshot (insert: every column; update: mutable ones) */
-    struct sw_agent *agent; /* snapshot */
-    char *capabilities;     /* agent: JSON array text */
-    char *name, *spec;      /* templates and swarms */
+    struct sw_task *task;         /* snapshot (insert: every column; update: mutable ones) */
+    struct sw_agent *agent;       /* snapshot */
+    char *capabilities;           /* agent: JSON array text */
+    char *name, *spec;            /* templates and swarms; webhooks */
+    const struct sw_event *event; /* borrowed */
+    struct sw_mem_entry *mem;     /* snapshot (owned) */
     int flag;
     int64_t at;
 };
@@ -66,6 +77,16 @@ struct sw_store_loader {
     int (*swarm)(void *ctx, const char *name, const char *spec, int stopped);
     int (*task)(void *ctx, struct sw_task *t);
     int (*agent)(void *ctx, struct sw_agent *a);
+    /* memory entries (ownership moves) and webhooks (borrowed text) */
+    int (*memory)(void *ctx, struct sw_mem_entry *e);
+    int (*webhook)(void *ctx, uint64_t id, const char *spec, const char *state);
+};
+
+/* A page of the event log: events after `after` matching filter (NULL = all). */
+struct sw_event_query {
+    uint64_t after;
+    const struct sw_event_filter *filter;
+    size_t limit;
 };
 
 struct sw_store;
@@ -85,6 +106,16 @@ struct sw_store_ops {
     /* New array of new tasks (caller frees all). */
     int (*task_list)(struct sw_store *st, const struct sw_task_filter *f, struct sw_task ***out,
                      size_t *n);
+    /* Events (new array of new events; caller frees). Bounds: first and last stored
+     * sequence (0, 0 when empty). */
+    int (*event_list)(struct sw_store *st, const struct sw_event_query *q, struct sw_event ***out,
+                      size_t *n);
+    int (*event_bounds)(struct sw_store *st, uint64_t *first, uint64_t *last);
+    /* Events older than time_ms: the first sequence at or after it (for age retention). */
+    int (*event_seq_at)(struct sw_store *st, int64_t time_ms, uint64_t *seq);
+    /* A key's last versions, newest first, as a JSON array text (caller frees). */
+    int (*memory_history)(struct sw_store *st, const char *ns, const char *key, size_t limit,
+                          char **json);
 };
 
 struct sw_store {
@@ -102,6 +133,16 @@ int sw_store_batch_add_prune(struct sw_store_batch *b, uint64_t before_id);
 /* A template or swarm change: spec NULL = delete. */
 int sw_store_batch_add_spec(struct sw_store_batch *b, int is_swarm, const char *name,
                             const char *spec, int stopped, int64_t now);
+/* Events and memory (see the op kinds). */
+int sw_store_batch_add_event(struct sw_store_batch *b, const struct sw_event *ev);
+int sw_store_batch_add_event_prune(struct sw_store_batch *b, uint64_t before_seq);
+int sw_store_batch_add_memory(struct sw_store_batch *b, const struct sw_mem_entry *e, int history);
+/* A delete (expired = 1: by its TTL, as the history tells). */
+int sw_store_batch_add_memory_delete(struct sw_store_batch *b, const char *ns, const char *key,
+                                     uint64_t revision, int64_t now, int expired, int history);
+/* state NULL = delete the webhook. */
+int sw_store_batch_add_webhook(struct sw_store_batch *b, uint64_t id, const char *spec,
+                               const char *state);
 void sw_store_batch_free(struct sw_store_batch *b);
 
 #endif

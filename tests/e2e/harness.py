@@ -124,6 +124,77 @@ class Response:
         return "<%d %s>" % (self.status, self.text[:300])
 
 
+class SSEStream:
+    """A Server-Sent Events reader on its own connection. messages() yields dicts with
+    "id", "event", "data" (parsed JSON when it is JSON) as they arrive; next_message()
+    waits at most `timeout` seconds for one. Comments (": ...") are kept in .comments."""
+
+    def __init__(self, daemon, path, headers=None, timeout=10.0):
+        self.conn = daemon.connection(timeout=timeout)
+        hdrs = {"Accept": "text/event-stream"}
+        hdrs.update(headers or {})
+        self.conn.request("GET", path, headers=hdrs)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+        self.comments = []
+        self.last_id = None
+        if self.status != 200:
+            self.body = self.resp.read()
+
+    def next_message(self, timeout=10.0):
+        """The next message, or raises socket.timeout after timeout seconds."""
+        self.conn.sock.settimeout(timeout)
+        msg = {}
+        while True:
+            line = self.resp.readline()
+            if not line:
+                raise EOFError("the stream ended")
+            line = line.decode("utf-8").rstrip("\n")
+            if line == "":
+                if msg:
+                    if "data" in msg:
+                        try:
+                            msg["data"] = json.loads(msg["data"])
+                        except ValueError:
+                            pass
+                    if "id" in msg:
+                        self.last_id = msg["id"]
+                    return msg
+                continue
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data" and "data" in msg:
+                msg["data"] += "\n" + value
+            else:
+                msg[name] = value
+
+    def take(self, n, timeout=10.0):
+        """The next n messages (each waited for within timeout)."""
+        return [self.next_message(timeout) for _ in range(n)]
+
+    def wait_ready(self, timeout=10.0):
+        """Waits for the stream's first comment (the daemon writes one at the start)."""
+        self.conn.sock.settimeout(timeout)
+        while not self.comments:
+            line = self.resp.readline()
+            if not line:
+                raise EOFError("the stream ended")
+            line = line.decode("utf-8").strip()
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+        return self
+
+    def close(self):
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+
 def parse_metrics(text):
     """Parses Prometheus text format into a list of (name, labels dict, float)."""
     samples = []
@@ -416,6 +487,10 @@ class Daemon:
             if not cursor:
                 return tasks
         raise HarnessError("GET /v1/tasks did not reach the last page in %d pages" % max_pages)
+
+    def sse(self, path, headers=None, timeout=10.0):
+        """Opens a Server-Sent Events stream (see SSEStream)."""
+        return SSEStream(self, path, headers, timeout)
 
     def metrics(self):
         r = self.request("GET", "/metrics")
