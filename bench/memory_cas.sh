@@ -36,7 +36,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/memory-cas.XXXXXX")
 server_pid=
 cleanup() {
     stop_server
-    [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -54,8 +54,7 @@ free_port() {
 
 # wait_for TEST...: bounded poll (10 ms, 30 s) until the command succeeds
 wait_for() {
-    local i
-    for i in $(seq 3000); do
+    for _ in $(seq 3000); do
         "$@" >/dev/null 2>&1 && return 0
         kill -0 "$server_pid" 2>/dev/null || { echo "server exited: $(tail -3 "$dir/log")" >&2; exit 1; }
         sleep 0.01
@@ -67,8 +66,7 @@ wait_for() {
 stop_server() {
     [ -n "$server_pid" ] || return 0
     kill -TERM "$server_pid" 2>/dev/null || true
-    local i
-    for i in $(seq 3000); do
+    for _ in $(seq 3000); do
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.01
     done

@@ -3,9 +3,10 @@
  * (GET /v1/events/stream?type=bench.*) to a running swarmd over its Unix socket, all read
  * by one epoll thread on non-blocking sockets, waits until every stream has sent its
  * ": ready" comment, then publishes RATE events/s for SECONDS (POST /v1/events
- * {"type":"bench.tick","data":{"t_ns":<CLOCK_REALTIME at send>}}) from another thread on
- * its own keep-alive connection, one request in flight (when the daemon answers slower than
- * the schedule, it sends the next one at once, and stops at SECONDS all the same: compare
+ * {"type":"bench.tick","data":{"t_ns":<CLOCK_REALTIME at send>}}) from PUBLISHERS threads
+ * (environment, default 8), each on its own keep-alive connection pacing its share, one
+ * request in flight each (a publisher the daemon answers slower than its schedule sends
+ * its next event at once, and all stop at SECONDS all the same: compare
  * publish_rate with RATE). Every subscriber parses its data lines: receive time −
  * t_ns is the publish-to-receive latency (10 µs bins up to 10 s, the maximum exact). After
  * the last publish it waits until every event reached every subscriber (or 10 s without
@@ -312,10 +313,13 @@ static void open_subscriber(struct sub *s)
     }
 }
 
+#define MAX_PUBLISHERS 64
+
 struct publisher {
     long rate;
     double seconds;
-    double *post_us; /* one per event */
+    int index, count_of; /* this publisher sends events index, index + count_of, ... */
+    double *post_us;     /* one per event */
     long count;
     double elapsed_ms;
 };
@@ -352,7 +356,7 @@ static void *publisher_main(void *arg)
     char body[256], req[512], resp[8192];
     uint64_t start = clock_ns(CLOCK_MONOTONIC);
     uint64_t end = start + (uint64_t)(pub->seconds * 1e9);
-    for (long i = 0; i < total; i++) {
+    for (long i = pub->index; i < total; i += pub->count_of) {
         uint64_t due = start + (uint64_t)((double)i * 1e9 / (double)pub->rate);
         if (clock_ns(CLOCK_MONOTONIC) >= end)
             break; /* behind the schedule: the time is up all the same */
@@ -456,7 +460,14 @@ int main(int argc, char **argv)
     raise_nofile(nsubs + 64);
     subs = calloc((size_t)nsubs, sizeof *subs);
     hist = calloc(BINS, sizeof *hist);
-    pub.post_us = calloc((size_t)((double)pub.rate * pub.seconds) + 1, sizeof *pub.post_us);
+    const char *np = getenv("PUBLISHERS");
+    int npublishers = np ? atoi(np) : 8;
+    if (npublishers < 1 || npublishers > MAX_PUBLISHERS) {
+        fprintf(stderr, "PUBLISHERS 1..%d\n", MAX_PUBLISHERS);
+        return 2;
+    }
+    size_t per_publisher = (size_t)((double)pub.rate * pub.seconds) / (size_t)npublishers + 2;
+    pub.post_us = calloc(per_publisher * (size_t)npublishers, sizeof *pub.post_us);
     if (subs == NULL || hist == NULL || pub.post_us == NULL) {
         perror("calloc");
         return 1;
@@ -464,7 +475,7 @@ int main(int argc, char **argv)
     pid_t pid = daemon_pid();
     long rss_before = rss_kb(pid);
     epfd = epoll_create1(0);
-    pthread_t reader, publisher;
+    pthread_t reader;
     pthread_create(&reader, NULL, reader_main, NULL);
 
     double t0 = now_ms();
@@ -481,8 +492,26 @@ int main(int argc, char **argv)
 
     long cpu0 = cpu_ms(pid);
     double p0 = now_ms();
-    pthread_create(&publisher, NULL, publisher_main, &pub);
-    pthread_join(publisher, NULL);
+    /* several connections, each pacing its share: the daemon's answers do not slow the
+     * schedule (an open loop), as independent publishers would */
+    struct publisher pubs[MAX_PUBLISHERS];
+    pthread_t publishers[MAX_PUBLISHERS];
+    for (int i = 0; i < npublishers; i++) {
+        pubs[i] = pub;
+        pubs[i].index = i;
+        pubs[i].count_of = npublishers;
+        pubs[i].post_us = pub.post_us + (size_t)i * per_publisher;
+        pthread_create(&publishers[i], NULL, publisher_main, &pubs[i]);
+    }
+    pub.count = 0;
+    pub.elapsed_ms = 0;
+    for (int i = 0; i < npublishers; i++) {
+        pthread_join(publishers[i], NULL);
+        memmove(pub.post_us + pub.count, pubs[i].post_us, (size_t)pubs[i].count * sizeof(double));
+        pub.count += pubs[i].count;
+        if (pubs[i].elapsed_ms > pub.elapsed_ms)
+            pub.elapsed_ms = pubs[i].elapsed_ms;
+    }
     double publish_end = now_ms();
     long want = atomic_load(&published) * nsubs;
     wait_delivered(want);

@@ -12,7 +12,8 @@
 # markdown table. Run from anywhere, as root (to raise the descriptor limit).
 #
 # Knobs (environment): SUBSCRIBERS (default 10000), RATE (events/s, default 1000),
-# SECONDS (publishing time per run, default 10), REPS (runs, default 3), SWARMD_BIN or
+# SECONDS (publishing time per run, default 10), PUBLISHERS (connections that publish,
+# default 8), REPS (runs, default 3), SWARMD_BIN or
 # SWARMD (the daemon; default build-bench/swarmd, else build/swarmd), BENCH_LOCK (default
 # /tmp/bench.lock), KEEP=1 (keep the scratch folder and the daemons' logs).
 set -euo pipefail
@@ -43,7 +44,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sse-fanout.XXXXXX")
 daemon_pid=
 cleanup() {
     stop_daemon
-    [ "${KEEP:-0}" = 1 ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -57,11 +58,11 @@ fi
 
 # start_daemon DIR: a fresh daemon with its home in DIR; bounded wait (10 ms, 20 s) for /ready
 start_daemon() {
-    local dir=$1 i
+    local dir=$1
     mkdir -p "$dir"
     "$SWARMD_BIN" --home "$dir" --log-level warn --max-connections "$max_connections" 2>"$dir/log" &
     daemon_pid=$!
-    for i in $(seq 2000); do
+    for _ in $(seq 2000); do
         curl -fs --unix-socket "$dir/swarm.sock" http://x/ready >/dev/null 2>&1 && return 0
         kill -0 "$daemon_pid" 2>/dev/null || { echo "swarmd exited: $(tail -3 "$dir/log")" >&2; exit 1; }
         sleep 0.01
@@ -73,9 +74,8 @@ start_daemon() {
 # stop_daemon: SIGTERM, bounded wait (60 s), then SIGKILL
 stop_daemon() {
     [ -n "$daemon_pid" ] || return 0
-    local i
     kill -TERM "$daemon_pid" 2>/dev/null || true
-    for i in $(seq 6000); do
+    for _ in $(seq 6000); do
         kill -0 "$daemon_pid" 2>/dev/null || break
         sleep 0.01
     done
@@ -121,11 +121,16 @@ for rep in $(seq "$REPS"); do
     line=$(flock "$BENCH_LOCK" "$PROBE" "$dir/swarm.sock" "$SUBSCRIBERS" "$RATE" "$SECONDS_PER_RUN") || rc=$?
     errors=$(grep -c 'level=error' "$dir/log" || true)
     stop_daemon
+    if [ -z "$line" ]; then
+        failed=1
+        log "run $rep: the probe gave no result (exit $rc)"
+        continue
+    fi
     echo "$line daemon_log_errors=$errors rep=$rep" | tee -a "$WORK/results"
     [ "$rc" = 0 ] || { failed=1; log "run $rep: not every event reached every subscriber (ok=0 above)"; }
     [ "$errors" = 0 ] || { log "run $rep: errors in the daemon's log:"; grep 'level=error' "$dir/log" | head -5 >&2; }
 done
-m=$(median_of <"$WORK/results")
+m=$(median_of <"$WORK/results" 2>/dev/null) || { echo "no run gave a result" >&2; exit 1; }
 echo "$m"
 
 echo

@@ -131,6 +131,8 @@ uint64_t sw_events_append(struct sw_server *s, const char *type, const char *sou
 
 /* ---- commits ---- */
 
+static void unlist(struct sw_sub *sub);
+
 void sw_events_batch_queued(struct sw_server *s, uint64_t batch_seq)
 {
     struct sw_events *e = bus(s);
@@ -151,17 +153,43 @@ void sw_events_batch_queued(struct sw_server *s, uint64_t batch_seq)
     e->queued = last;
 }
 
+/* 1 if an event newly committed after sub->after matches the subscription's filter.
+ * Else the reader may skip them: its position moves on without waking it. */
+#define WAKE_SCAN_MAX 4096
+
+static int has_news(struct sw_events *e, struct sw_sub *sub)
+{
+    uint64_t from = sub->after + 1;
+    if (e->committed - sub->after > WAKE_SCAN_MAX || e->len == 0 || from < e->ring_first)
+        return 1; /* too many to look at, or not in the window: let it read */
+    for (uint64_t seq = from; seq <= e->committed; seq++) {
+        struct sw_event *ev = ring_at(e, seq);
+        if (ev == NULL || sw_event_filter_match(&sub->filter, ev))
+            return 1;
+    }
+    sub->after = e->committed;
+    return 0;
+}
+
+/* Wakes the waiting subscriptions that have something new to read; the others stay. */
 static void wake_all(struct sw_events *e)
 {
-    struct sw_sub *sub = e->waiting;
-    e->waiting = NULL;
+    struct sw_sub *sub = e->waiting, *woken = NULL;
     while (sub) {
         struct sw_sub *next = sub->next;
-        sub->next = sub->prev = NULL;
-        sub->listed = 0;
-        sub->waiting = 0;
-        sub->wake(sub);
+        if (has_news(e, sub)) {
+            unlist(sub);
+            sub->waiting = 0;
+            sub->next = woken; /* a private list: wake callbacks may list them again */
+            woken = sub;
+        }
         sub = next;
+    }
+    while (woken) {
+        struct sw_sub *next = woken->next;
+        woken->next = woken->prev = NULL;
+        woken->wake(woken);
+        woken = next;
     }
 }
 

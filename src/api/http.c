@@ -222,7 +222,7 @@ static enum MHD_Result queue_response(struct sw_request *req)
     struct MHD_Response *resp =
         req->upgrade_fn ? upgrade_response(req)
         : req->stream_read
-            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader_cb, req,
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader_cb, req,
                                                 NULL) /* the stream is freed with req */
             : MHD_create_response_from_buffer(len, data ? data : (char *)"",
                                               data ? MHD_RESPMEM_MUST_FREE

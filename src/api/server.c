@@ -217,7 +217,6 @@ static void commit_async_cb(uv_async_t *async)
     s->committed_seq = seq;
     if (s->deliveries_head)
         sw_runner_deliver_committed(s);
-    sw_events_committed_batch(s, seq);
     while (s->commit_head && s->commit_head->need_seq <= seq) {
         struct sw_request *req = s->commit_head;
         s->commit_head = req->commit_next;
@@ -225,7 +224,8 @@ static void commit_async_cb(uv_async_t *async)
             s->commit_tail = NULL;
         sw_request_resume(req);
     }
-    run_resumed(s);
+    run_resumed(s);                    /* the replies go first; */
+    sw_events_committed_batch(s, seq); /* the streams they woke write later in this turn */
 }
 
 static void committer_notify(void *arg)

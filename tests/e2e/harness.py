@@ -65,6 +65,12 @@ def swarm_bin():
     return _find_binary("SWARM_BIN", "swarm")
 
 
+def sanitized(binary):
+    """True for a binary built with AddressSanitizer (its memory use means little)."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def wait_until(predicate, timeout, what, interval=0.02):
     """Calls predicate until it returns something true and returns that value.
     Fails with `what` in the message when timeout seconds pass first."""

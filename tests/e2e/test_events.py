@@ -193,7 +193,8 @@ class EventsTest(harness.DaemonTestCase):
         for s in subs[:60:20]:  # read to the end above
             d.post("/v1/events", {"type": "demo.last"})
             self.assertEqual(s.next_message()["data"]["type"], "demo.last")
-        self.assertLess(rss_kib(d) - rss0, 64 * 1024)
+        if not harness.sanitized(d.binary):  # ASan keeps freed memory in quarantine
+            self.assertLess(rss_kib(d) - rss0, 64 * 1024)
         self.assertEqual(d.get("/health")[0], 200)
         metrics = harness.parse_metrics(d.request("GET", "/metrics").text)
         self.assertGreaterEqual(harness.metric_sum(metrics, "swarmd_event_streams",

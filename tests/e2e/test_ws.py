@@ -250,14 +250,11 @@ class WebSocketTest(harness.DaemonTestCase):
         started = time.monotonic()
         self.assertEqual(conn.read_frame()[1], PING)
         self.assertGreaterEqual(time.monotonic() - started, 25)
-        conn.send(frame(PONG, b""))  # answered: the connection stays
         started = time.monotonic()
-        self.assertEqual(conn.read_frame()[1], PING)  # after another 30 s of silence
-        self.assertGreaterEqual(time.monotonic() - started, 25)
-        # no answer this time
-        fin, opcode, payload = conn.read_frame()
+        fin, opcode, payload = conn.read_frame()  # not answered
         self.assertEqual(opcode, CLOSE)
         self.assertEqual(struct.unpack("!H", payload[:2])[0], 1001)
+        self.assertGreaterEqual(time.monotonic() - started, 25)
         self.assertTrue(conn.at_eof())
         conn.close()
 

@@ -20,19 +20,13 @@ import harness  # noqa: E402
 SCRIPT_TIMEOUT = 240
 
 
-def sanitized(binary):
-    """True for a daemon built with AddressSanitizer (its memory use means little)."""
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 class NodeTest(harness.DaemonTestCase):
     script = None
     daemon_args = []
 
     def test_script(self):
         d = self.start_daemon(*self.daemon_args)
-        env = dict(os.environ, SWARMD_SANITIZED="1" if sanitized(d.binary) else "0")
+        env = dict(os.environ, SWARMD_SANITIZED="1" if harness.sanitized(d.binary) else "0")
         try:
             proc = subprocess.run(["node", os.path.join(HERE, self.script), d.socket_path,
                                    str(d.proc.pid)], cwd=HERE, env=env, stdout=subprocess.PIPE,
