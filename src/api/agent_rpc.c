@@ -77,6 +77,18 @@ static struct sw_task *param_task(struct agent_rt *rt, json_t *params)
     return sw_sched_task(&rt->server->sched, id);
 }
 
+/* A submit refused by admission: -32000 with data {"code", "field"?, "retry_after"}. */
+static void rpc_refused(struct agent_rt *rt, json_t *id, const struct sw_refusal *why)
+{
+    json_t *data = json_pack("{s:s, s:I}", "code", sw_strerror_code(why->rc), "retry_after",
+                             (json_int_t)why->retry_after_s);
+    if (why->field)
+        json_object_set_new(data, "field", json_string(why->field));
+    sw__rpc_send(rt, json_pack("{s:s, s:O, s:{s:i, s:s, s:o}}", "jsonrpc", "2.0", "id",
+                               id ? id : json_null(), "error", "code", -32000, "message",
+                               why->message, "data", data));
+}
+
 static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
 {
     struct sw_server *s = rt->server;
@@ -114,6 +126,12 @@ static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
     t->run_at = now + json_integer_value(json_object_get(params, "delay_ms"));
     if (rt->agent->swarm)
         sw_task_set_str(&t->swarm, rt->agent->swarm);
+    struct sw_refusal why;
+    if (sw_admission_check(s, rt->agent, t->swarm, 1, now, &why)) {
+        sw_task_free(t);
+        rpc_refused(rt, id, &why);
+        return;
+    }
     struct sw_task *created = t;
     if (sw_sched_submit(&s->sched, t, now)) {
         rpc_error(rt, id, -32603, "the task could not be created");

@@ -104,6 +104,33 @@ void sw_emit_agent(struct sw_server *s, const struct sw_agent *a, const char *wh
     sw_buf_free(&b);
 }
 
+void sw_emit_agent_breaker(struct sw_server *s, const struct sw_agent *a)
+{
+    const struct sw_breaker *br = &a->breaker;
+    char id[SW_ID_STRLEN], source[32];
+    sw_id_format('a', a->id, id);
+    snprintf(source, sizeof source, "/agents/%s", id);
+    struct sw_buf b;
+    sw_buf_init(&b, (size_t)1 << 20);
+    int rc = sw_buf_appendf(&b, "{\"id\":\"%s\",\"name\":", id);
+    rc = rc ? rc : sw_json_append_string(&b, a->name);
+    rc = rc ? rc
+            : sw_buf_appendf(&b,
+                             ",\"state\":\"%s\",\"reason\":\"%s\",\"consecutive_failures\":%d,"
+                             "\"recent_failures\":%d,\"recent_outcomes\":%d,\"cooldown_ms\":%lld",
+                             sw_breaker_state_names[br->state], br->reason ? br->reason : "",
+                             br->consecutive_failures, __builtin_popcountll(br->outcomes),
+                             br->outcome_count, (long long)br->cooldown_ms);
+    if (a->swarm) {
+        rc = rc ? rc : sw_buf_appendstr(&b, ",\"swarm\":");
+        rc = rc ? rc : sw_json_append_string(&b, a->swarm);
+    }
+    rc = rc ? rc : sw_buf_append(&b, "}", 1);
+    if (rc == 0)
+        sw_events_append(s, "swarmd.agent.breaker", source, id, NULL, b.data, b.len);
+    sw_buf_free(&b);
+}
+
 void sw_emit_swarm(struct sw_server *s, const char *swarm, const char *what, const char *data)
 {
     char source[128], type[64];

@@ -9,6 +9,7 @@
 #include "fleet.h"
 #include "emit.h"
 #include "runner.h"
+#include "scaling.h"
 #include "server.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -387,6 +388,7 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
     reconcile(s, sw);
     if (template_changed)
         each_managed(s, sw->name, sw_runner_roll_cb, NULL);
+    sw_scaling_swarm_applied(s, sw);
     return 0;
 }
 
@@ -413,6 +415,7 @@ int sw_fleet_delete_swarm(struct sw_server *s, const char *name, struct sw_field
     sw_swarm_free(sw);
     sw_log_info("fleet", "msg=\"swarm destroyed\" swarm=%s", name);
     sw_emit_swarm(s, name, "destroyed", NULL);
+    sw_scaling_swarm_removed(s, name);
     return 0;
 }
 
@@ -434,17 +437,40 @@ int sw_fleet_scale(struct sw_server *s, const char *name, int64_t replicas)
     if (rc == 0) {
         sw_free(sw->spec);
         sw->spec = text;
-        char data[64];
-        snprintf(data, sizeof data, "{\"from\":%lld,\"to\":%lld}", (long long)sw->replicas,
-                 (long long)replicas);
+        int64_t from = sw->replicas;
         sw->replicas = replicas;
         sw->has_scale = 0;
-        sw_emit_swarm(s, name, "scaled", data);
+        sw_scaling_swarm_scaled(s, sw, from); /* recorded, told as swarmd.swarm.scaled */
         reconcile(s, sw);
     } else {
         sw_free(text);
     }
     return rc;
+}
+
+void sw_fleet_set_replicas(struct sw_server *s, struct sw_swarm *sw, int64_t replicas)
+{
+    sw->replicas = replicas;
+    reconcile(s, sw);
+}
+
+int sw_fleet_swarm_halt(struct sw_server *s, struct sw_swarm *sw, const char *reason)
+{
+    int rc = sw_server_spec_changed(s, 1, sw->name, sw->spec, 1);
+    if (rc)
+        return rc;
+    sw->stopped = 1;
+    sw->state = SW_SWARM_STOPPED;
+    snprintf(sw->failure, sizeof sw->failure, "%s", reason);
+    sw_log_warn("fleet", "msg=\"swarm stopped\" swarm=%s reason=\"%s\"", sw->name, reason);
+    struct sw_buf data;
+    sw_buf_init(&data, 4096);
+    if (sw_buf_appendstr(&data, "{\"reason\":") == 0 && sw_json_append_string(&data, reason) == 0 &&
+        sw_buf_append(&data, "}", 1) == 0)
+        sw_emit_swarm(s, sw->name, "stopped", data.data);
+    sw_buf_free(&data);
+    reconcile(s, sw);
+    return 0;
 }
 
 int sw_fleet_swarm_stop(struct sw_server *s, const char *name, int stop)
@@ -601,7 +627,8 @@ static int provides(const struct sw_template *t, const char *capability)
 }
 
 /* A task for capability is queued: if no running agent can take it, start an agent that
- * rests (idle-stopped), or the first agent of a swarm scaled to zero. */
+ * rests (idle-stopped), or the first agent of a swarm scaled to zero (the autoscaler's
+ * decision: the budget may refuse it, then another swarm may serve). */
 static void reconcile(struct sw_server *s, struct sw_swarm *sw);
 
 void sw_fleet_cold_start(struct sw_server *s, const char *capability)
@@ -633,11 +660,10 @@ void sw_fleet_cold_start(struct sw_server *s, const char *capability)
                                           ? sw->inline_template
                                           : sw_strmap_get(&s->templates, sw->template_name);
         if (sw->has_scale && sw->replicas == 0 && sw->scale_max > 0 &&
-            sw->state == SW_SWARM_RUNNING && !sw->stopped && provides(t, capability)) {
+            sw->state == SW_SWARM_RUNNING && !sw->stopped && provides(t, capability) &&
+            sw_scaling_cold_start(s, sw)) {
             sw_log_info("fleet", "msg=\"cold start: scaling up from zero\" swarm=%s capability=%s",
                         sw->name, capability);
-            sw->replicas = 1;
-            reconcile(s, sw);
             return;
         }
     }
@@ -716,8 +742,10 @@ int sw_fleet_agent_restart(struct sw_server *s, struct sw_agent *a)
 
 void sw_fleet_agent_removed(struct sw_server *s, struct sw_agent *a)
 {
-    if (a->kind == SW_AGENT_MANAGED)
+    if (a->kind == SW_AGENT_MANAGED) {
+        sw_scaling_agent_gone(s, a); /* its cost up to now */
         sw_runner_forget(s, a);
+    }
     if (s->followers)
         sw_logs_written(s, a->id); /* its followers see the end */
 }

@@ -17,6 +17,7 @@
 
 struct sw_server;
 struct sw_agent;
+struct sw_swarm;
 
 enum sw_apply_action { SW_APPLY_CREATED = 0, SW_APPLY_UPDATED, SW_APPLY_UNCHANGED };
 extern const char *const sw_apply_action_names[3];
@@ -45,6 +46,11 @@ int sw_fleet_apply_swarm(struct sw_server *s, const char *name, json_t *spec, in
 int sw_fleet_delete_swarm(struct sw_server *s, const char *name, struct sw_field_error *err);
 int sw_fleet_scale(struct sw_server *s, const char *name, int64_t replicas);
 int sw_fleet_swarm_stop(struct sw_server *s, const char *name, int stop);
+/* The autoscaler's count: the swarm runs `replicas` agents (its spec keeps `scale`). */
+void sw_fleet_set_replicas(struct sw_server *s, struct sw_swarm *sw, int64_t replicas);
+/* Stops the swarm's agents for reason (a spent budget): stopped as by request, the
+ * reason shown as its failure and told in swarmd.swarm.stopped. */
+int sw_fleet_swarm_halt(struct sw_server *s, struct sw_swarm *sw, const char *reason);
 
 /* Managed agents. */
 int sw_fleet_create_agent(struct sw_server *s, const char *name, const char *template_name,

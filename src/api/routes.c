@@ -17,6 +17,8 @@ static const struct sw_route route_table[] = {
     {"POST", "/v1/tasks/{id}/complete", sw_api_task_complete, 0, SW_AUTH_AGENT},
     {"POST", "/v1/tasks/{id}/fail", sw_api_task_fail, 0, SW_AUTH_AGENT},
     {"POST", "/v1/tasks/{id}/progress", sw_api_task_progress, 0, SW_AUTH_AGENT},
+    {"POST", "/v1/tasks:batch", sw_api_task_batch, 64 << 20, SW_AUTH_ADMIN},
+    {"GET", "/v1/tasks/{id}/tree", sw_api_task_tree, 0, SW_AUTH_ADMIN},
     {"POST", "/v1/agents", sw_api_agent_register, 65536, SW_AUTH_ADMIN},
     {"GET", "/v1/agents", sw_api_agent_list, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/agents/{id}", sw_api_agent_get, 0, SW_AUTH_ADMIN},
@@ -39,6 +41,8 @@ static const struct sw_route route_table[] = {
     {"POST", "/v1/swarms/{name}/scale", sw_api_swarm_scale, 4096, SW_AUTH_ADMIN},
     {"POST", "/v1/swarms/{name}/stop", sw_api_swarm_stop, 4096, SW_AUTH_ADMIN},
     {"POST", "/v1/swarms/{name}/start", sw_api_swarm_start, 4096, SW_AUTH_ADMIN},
+    {"GET", "/v1/swarms/{name}/scaling", sw_api_swarm_scaling, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/costs", sw_api_costs, 0, SW_AUTH_ADMIN},
     {"POST", "/v1/webhooks", sw_api_webhook_create, 65536, SW_AUTH_ADMIN},
     {"GET", "/v1/webhooks", sw_api_webhook_list, 0, SW_AUTH_ADMIN},
     {"GET", "/v1/webhooks/{id}", sw_api_webhook_get, 0, SW_AUTH_ADMIN},
@@ -54,6 +58,9 @@ static const struct sw_route route_table[] = {
     {"PUT", "/v1/memory/{ns}/{key*}", sw_api_memory_put, SW_BODY_MEMORY, SW_AUTH_AGENT},
     {"DELETE", "/v1/memory/{ns}/{key*}", sw_api_memory_delete, 0, SW_AUTH_AGENT},
     {"GET", "/v1/ws", sw_api_ws, 0, SW_AUTH_ADMIN},
+    {"GET", "/v1/capabilities", sw_api_capability_list, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/capabilities/{name*}", sw_api_capability_get, 0, SW_AUTH_AGENT},
+    {"GET", "/v1/discover", sw_api_discover, 0, SW_AUTH_AGENT},
 };
 
 #define ROUTE_COUNT (sizeof route_table / sizeof route_table[0])

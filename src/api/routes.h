@@ -48,6 +48,8 @@ void sw_api_task_retry(struct sw_request *req);
 void sw_api_task_complete(struct sw_request *req);
 void sw_api_task_fail(struct sw_request *req);
 void sw_api_task_progress(struct sw_request *req);
+void sw_api_task_batch(struct sw_request *req); /* graph_api.c */
+void sw_api_task_tree(struct sw_request *req);  /* graph_api.c */
 void sw_api_agent_register(struct sw_request *req);
 void sw_api_agent_list(struct sw_request *req);
 void sw_api_agent_get(struct sw_request *req);
@@ -70,6 +72,8 @@ void sw_api_swarm_delete(struct sw_request *req);
 void sw_api_swarm_scale(struct sw_request *req);
 void sw_api_swarm_stop(struct sw_request *req);
 void sw_api_swarm_start(struct sw_request *req);
+void sw_api_swarm_scaling(struct sw_request *req);
+void sw_api_costs(struct sw_request *req);
 void sw_api_webhook_create(struct sw_request *req);
 void sw_api_webhook_list(struct sw_request *req);
 void sw_api_webhook_get(struct sw_request *req);
@@ -85,5 +89,8 @@ void sw_api_memory_get(struct sw_request *req);
 void sw_api_memory_put(struct sw_request *req);
 void sw_api_memory_delete(struct sw_request *req);
 void sw_api_ws(struct sw_request *req);
+void sw_api_capability_list(struct sw_request *req);
+void sw_api_capability_get(struct sw_request *req);
+void sw_api_discover(struct sw_request *req);
 
 #endif

@@ -18,6 +18,8 @@
 #include "runtime/sandbox.h"
 #include "listen.h"
 #include "runner.h"
+#include "graph_api.h"
+#include "scaling.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -70,6 +72,7 @@ static void hook_task_event(void *ctx, struct sw_task *t, enum sw_task_event ev)
 {
     struct sw_server *s = ctx;
     sw_metrics_task_event(&s->metrics, t, ev);
+    sw_registry_task_event(&s->registry, t, ev, sw_server_now(s));
     sw_emit_task(s, t, ev);
     if (sw_task_state_terminal(t->state))
         wake_task_waiters(s, t->id);
@@ -81,9 +84,16 @@ static void hook_task_event(void *ctx, struct sw_task *t, enum sw_task_event ev)
 static void hook_agent_event(void *ctx, struct sw_agent *a, enum sw_agent_event ev)
 {
     struct sw_server *s = ctx;
-    static const char *const names[] = {"registered", "lost", "back", "removed"};
+    static const char *const names[] = {"registered", "lost", "back", "removed", "breaker"};
     char id[SW_ID_STRLEN];
     sw_id_format('a', a->id, id);
+    if (ev == SW_AGENT_EV_BREAKER) {
+        sw_log_info("sched", "msg=\"agent breaker %s\" agent=%s name=\"%s\" reason=%s",
+                    sw_breaker_state_names[a->breaker.state], id, a->name,
+                    a->breaker.reason ? a->breaker.reason : "none");
+        sw_emit_agent_breaker(s, a);
+        return;
+    }
     sw_log_info("sched", "msg=\"agent %s\" agent=%s name=\"%s\"", names[ev], id, a->name);
     if (ev == SW_AGENT_EV_REGISTERED || ev == SW_AGENT_EV_REMOVED) {
         sw_emit_agent(s, a, names[ev]);
@@ -423,6 +433,9 @@ static int recover(struct sw_server *s)
         return rc;
     if (max_id > s->sched.last_task_id)
         s->sched.last_task_id = max_id;
+    rc = sw_graph_api_recover(s); /* finished tasks that graphs still need */
+    if (rc)
+        return rc;
     int64_t now = sw_server_now(s);
     sw_sched_finish_recovery(&s->sched, now);
     sw_log_info("store", "msg=\"recovered\" tasks=%zu agents=%zu ms=%lld", s->sched.tasks.count,
@@ -534,6 +547,7 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     sw_fleet_init(s);
     sw_memory_init(&s->memory);
     sw_metrics_init(&s->metrics);
+    sw_admission_init(&s->admission);
     sw_map_init(&s->task_waiters);
     sw_map_init(&s->agent_tokens);
     struct sw_sched_hooks hooks = {s, hook_task_dirty, hook_agent_dirty, hook_task_event,
@@ -571,6 +585,9 @@ int sw_server_start(struct sw_server *s, uv_loop_t *loop, const struct sw_server
     if (rc)
         return rc;
     s->ready = 1;
+    rc = sw_scaling_start(s); /* the autoscaled counts, before the swarms start */
+    if (rc)
+        return rc;
     sw_fleet_start(s);
     rc = sw_webhooks_start(s);
     if (rc)
@@ -669,6 +686,7 @@ void sw_server_shutdown(struct sw_server *s)
         sw_http_quiesce(&s->tcp_listener);
     answer_all_waiters(s);
     sw_webhooks_stop(s); /* the positions it writes join the stop's last commits */
+    sw_scaling_stop(s);  /* so do the costs accrued until now */
     uv_timer_init(s->loop, &s->shutdown_timer);
     s->shutdown_timer.data = s;
     uv_timer_start(&s->shutdown_timer, shutdown_timer_cb, 0, 10);
@@ -688,9 +706,12 @@ void sw_server_free(struct sw_server *s)
     sw_events_free(s);
     sw_memory_free(&s->memory);
     sw_metrics_free(&s->metrics);
+    sw_admission_free(&s->admission);
+    sw_registry_free(&s->registry);
     sw_map_free(&s->task_waiters);
     sw_map_free(&s->agent_tokens);
     sw_fleet_free(s);
+    sw_scaling_free(s);
     sw_free(s->workdir);
     sw_free(s->socket_url);
 }

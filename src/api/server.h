@@ -6,10 +6,12 @@
 #ifndef SW_SERVER_H
 #define SW_SERVER_H
 
+#include "api/admission.h"
 #include "api/http.h"
 #include "core/map.h"
 #include "model/memory.h"
 #include "obs/metrics.h"
+#include "sched/registry.h"
 #include "sched/sched.h"
 #include "store/committer.h"
 #include "store/store.h"
@@ -38,6 +40,8 @@ struct sw_server_config {
     int64_t events_window;       /* events kept in memory for readers */
     struct sw_mem_limits memory_limits;
     int64_t memory_history; /* versions of each key kept for ?history=1 */
+    int64_t rate_limit;     /* submits per second per caller token, 0 = no limit */
+    int64_t rate_burst;     /* the size of each caller's bucket, 0 = rate_limit */
     struct sw_sched_config sched;
 };
 
@@ -48,6 +52,8 @@ struct sw_server {
     struct sw_store *store;
     struct sw_committer *committer;
     struct sw_metrics metrics;
+    struct sw_admission admission;
+    struct sw_registry registry; /* capability statistics (caps_api.c) */
 
     /* commit pipeline */
     struct sw_task *dirty_tasks;
@@ -66,6 +72,7 @@ struct sw_server {
     char *socket_url;                  /* "unix:<socket>", given to managed agents */
     int cold_candidates;               /* idle-stopped agents */
     int zero_swarms;                   /* swarms scaled to zero */
+    struct sw_scaling *scaling;        /* autoscaler, costs and budgets (scaling.c) */
     int spawns_this_turn;              /* agent processes started in this loop turn */
     int spawns_deferred;               /* starts spread over the next turns */
     struct sw_log_follower *followers; /* GET .../logs?follow=1 streams (swarms_api.c) */

@@ -2,6 +2,8 @@
  * tasks_api.c - the /v1/tasks routes: submit, list, get (with long-poll), cancel,
  * retry, and the lease holder's complete, fail and progress. Each handler parses,
  * calls the scheduler, renders. */
+#include "admission.h"
+#include "graph_api.h"
 #include "json_in.h"
 #include "routes.h"
 #include "server.h"
@@ -56,10 +58,11 @@ static int parse_backoff(struct sw_request *req, json_t *root, struct sw_backoff
     return rc;
 }
 
-static int parse_capability(struct sw_request *req, json_t *root, const char **capability)
+static int parse_capability(struct sw_request *req, json_t *root, int required,
+                            const char **capability)
 {
-    int rc = sw_field_string(req, root, "capability", 1, 140, capability);
-    if (rc == 0 && !sw_capability_valid(*capability)) {
+    int rc = sw_field_string(req, root, "capability", required, 140, capability);
+    if (rc == 0 && *capability && !sw_capability_valid(*capability)) {
         sw_reply_error(req, SW_EBAD_FIELD, "capability",
                        "capability \"%s\" is not a valid name: use [a-z0-9][a-z0-9._/-]{0,127}, "
                        "optionally followed by @<major version>",
@@ -69,8 +72,10 @@ static int parse_capability(struct sw_request *req, json_t *root, const char **c
     return rc;
 }
 
-/* Fills t from the body; on error the request is answered. */
-static int parse_submit(struct sw_request *req, json_t *root, struct sw_task *t, int64_t now)
+/* Fills t from the body; on error the request is answered. need_capability = 0: a
+ * parent of children (graph_api.c), whose capability is optional. */
+int sw__task_parse_submit(struct sw_request *req, json_t *root, struct sw_task *t, int64_t now,
+                          int need_capability)
 {
     static const char *const fields[] = {"capability",      "payload",      "priority", "delay_ms",
                                          "timeout_ms",      "max_attempts", "backoff",  "labels",
@@ -80,7 +85,7 @@ static int parse_submit(struct sw_request *req, json_t *root, struct sw_task *t,
     int64_t priority = 0, delay_ms = 0, timeout_ms = 0, attempts = sc->default_max_attempts;
     t->backoff = sc->default_backoff;
     int rc = sw_body_only(req, root, fields);
-    rc = rc ? rc : parse_capability(req, root, &capability);
+    rc = rc ? rc : parse_capability(req, root, need_capability, &capability);
     rc =
         rc ? rc
            : sw_field_json(req, root, "payload", (size_t)req->server->cfg.max_payload, &t->payload);
@@ -99,8 +104,8 @@ static int parse_submit(struct sw_request *req, json_t *root, struct sw_task *t,
     }
     if (rc)
         return rc;
-    if (sw_task_set_str(&t->capability, capability) || sw_task_set_str(&t->idempotency_key, key) ||
-        sw_task_set_str(&t->swarm, swarm) ||
+    if (sw_task_set_str(&t->capability, capability ? capability : "") ||
+        sw_task_set_str(&t->idempotency_key, key) || sw_task_set_str(&t->swarm, swarm) ||
         (t->payload == NULL && sw_task_set_str(&t->payload, "null"))) {
         sw_reply_error(req, SW_ENOMEM, NULL, NULL);
         return SW_ENOMEM;
@@ -142,9 +147,17 @@ void sw_api_task_submit(struct sw_request *req)
         sw_reply_error(req, SW_ENOMEM, NULL, NULL);
         return;
     }
-    if (sw_body_object(req, &root) || parse_submit(req, root, t, now))
+    if (sw_body_object(req, &root))
+        goto out;
+    if (sw_graph_api_wants(root)) { /* after, children, fan_in or parent: graph_api.c */
+        sw_graph_api_submit(req, root);
+        goto out;
+    }
+    if (sw__task_parse_submit(req, root, t, now, 1))
         goto out;
     if (t->idempotency_key && reply_existing_key(req, t->idempotency_key))
+        goto out;
+    if (sw_admission_admit(req, t->swarm, 1))
         goto out;
     int rc = sw_sched_submit(&s->sched, t, now);
     struct sw_task *created = t;
@@ -174,7 +187,7 @@ static int parse_filter(struct sw_request *req, struct sw_task_filter *f)
     if (state && *state && sw_task_state_parse(state, &st)) {
         sw_reply_error(req, SW_EBAD_QUERY, "state",
                        "state must be one of scheduled, queued, running, succeeded, failed, "
-                       "cancelled");
+                       "cancelled, waiting");
         return SW_EBAD_QUERY;
     }
     if (state && *state)

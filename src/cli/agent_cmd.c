@@ -52,10 +52,23 @@ static void agent_pid(const json_t *agent, char *out, size_t size)
         snprintf(out, size, "-");
 }
 
+/* The state of the agent's circuit breaker: closed, open or half-open ("-" if unknown). */
+static void agent_breaker(const json_t *agent, char *out, size_t size)
+{
+    const char *state =
+        json_string_value(json_object_get(json_object_get(agent, "breaker"), "state"));
+
+    snprintf(out, size, "%s",
+             state == NULL                     ? "-"
+             : strcmp(state, "half_open") == 0 ? "half-open"
+                                               : state);
+}
+
 static int agent_table(const json_t *agents)
 {
-    static const char *const header[] = {"ID",           "NAME",  "SWARM",   "STATE",    "PID",
-                                         "CAPABILITIES", "SLOTS", "RUNNING", "LAST-SEEN"};
+    static const char *const header[] = {"ID",        "NAME",         "SWARM", "STATE",
+                                         "PID",       "CAPABILITIES", "SLOTS", "RUNNING",
+                                         "LAST-SEEN", "BREAKER"};
     int64_t now_ms = sw_clock_wall_ms();
     struct sw_table table;
     size_t i;
@@ -64,7 +77,7 @@ static int agent_table(const json_t *agents)
 
     json_array_foreach(agents, i, agent)
     {
-        char caps[512], slots[32], running[32], seen[32], pid[32];
+        char caps[512], slots[32], running[32], seen[32], pid[32], breaker[32];
         if (rc)
             break;
         agent_capabilities(agent, caps, sizeof caps);
@@ -72,6 +85,7 @@ static int agent_table(const json_t *agents)
         sw_output_text(json_object_get(agent, "slots"), slots, sizeof slots);
         sw_output_text(json_object_get(agent, "running"), running, sizeof running);
         sw_output_age(json_object_get(agent, "last_seen_at"), now_ms, seen, sizeof seen);
+        agent_breaker(agent, breaker, sizeof breaker);
         const char *row[] = {agent_str(agent, "id"),
                              agent_str(agent, "name"),
                              agent_str(agent, "swarm"),
@@ -80,7 +94,8 @@ static int agent_table(const json_t *agents)
                              caps,
                              slots,
                              running,
-                             seen};
+                             seen,
+                             breaker};
         rc = sw_table_add(&table, row);
     }
     if (rc == 0)
@@ -113,7 +128,8 @@ static int agent_ls(struct sw_cli *cli)
 static void agent_print(const json_t *agent)
 {
     int64_t now_ms = sw_clock_wall_ms();
-    char caps[4096], pid[32];
+    char caps[4096], pid[32], breaker[96];
+    const char *reason;
 
     sw_output_field_text(stdout, "id", agent, "id");
     sw_output_field_text(stdout, "name", agent, "name");
@@ -124,6 +140,11 @@ static void agent_print(const json_t *agent)
     sw_output_field_text(stdout, "slots", agent, "slots");
     sw_output_field_text(stdout, "running", agent, "running");
     sw_output_field_text(stdout, "swarm", agent, "swarm");
+    agent_breaker(agent, breaker, sizeof breaker);
+    reason = json_string_value(json_object_get(json_object_get(agent, "breaker"), "reason"));
+    if (reason)
+        snprintf(breaker + strlen(breaker), sizeof breaker - strlen(breaker), " (%s)", reason);
+    sw_output_field(stdout, "breaker", breaker);
     if (json_object_get(agent, "template")) {
         sw_output_field_text(stdout, "template", agent, "template");
         agent_pid(agent, pid, sizeof pid);

@@ -3,8 +3,10 @@
  * hands the line to the dispatcher in cli.c, whose status is the exit status. */
 #include "cli/agent_cmd.h"
 #include "cli/apply_cmd.h"
+#include "cli/caps_cmd.h"
 #include "cli/cli.h"
 #include "cli/connect_cmd.h"
+#include "cli/costs_cmd.h"
 #include "cli/events_cmd.h"
 #include "cli/logs_cmd.h"
 #include "cli/memory_cmd.h"
@@ -17,6 +19,8 @@
 static const struct sw_command *const command_tables[] = {
     sw_apply_commands,
     sw_swarm_commands,
+    sw_costs_commands,
+    sw_caps_commands,
     sw_logs_commands,
     sw_connect_commands,
     sw_task_commands,

@@ -100,4 +100,13 @@ const char sw_starter_spec[] =
     "# queen: worker\n"
     "\n"
     "# Labels of the swarm.\n"
-    "# labels: {tier: \"backend\"}\n";
+    "# labels: {tier: \"backend\"}\n"
+    "\n"
+    "# Submits are refused (429 queue_full) while this many of its tasks wait.\n"
+    "# max_queue: 10000\n"
+    "\n"
+    "# At most per_second submits into the swarm, in bursts of up to burst (429 rate_limited).\n"
+    "# rate_limit: {per_second: 100, burst: 200}\n"
+    "\n"
+    "# Caps on scaling up and on spending (the templates' cost_per_hour).\n"
+    "# budget: {max_agents: 8, max_cost_per_hour: 4.0, max_cost_total: 500}\n";

@@ -268,32 +268,45 @@ static void uptime_text(const json_t *agent, int64_t now_ms, char *out, size_t s
         snprintf(out, size, "-");
 }
 
+/* The state of the agent's circuit breaker: closed, open or half-open ("-" if unknown). */
+static void breaker_text(const json_t *agent, char *out, size_t size)
+{
+    const char *state = swarm_str(json_object_get(agent, "breaker"), "state");
+
+    snprintf(out, size, "%s",
+             state == NULL                     ? "-"
+             : strcmp(state, "half_open") == 0 ? "half-open"
+                                               : state);
+}
+
 static int agents_print(const json_t *agents, FILE *out)
 {
-    static const char *const header[] = {"ID",       "NAME",   "STATE",    "PID",
-                                         "RESTARTS", "UPTIME", "LAST-EXIT"};
+    static const char *const header[] = {"ID",       "NAME",   "STATE",     "PID",
+                                         "RESTARTS", "UPTIME", "LAST-EXIT", "BREAKER"};
     int64_t now_ms = sw_clock_wall_ms();
     struct sw_table table;
     size_t i;
     json_t *agent;
-    int rc = sw_table_init(&table, header, 7);
+    int rc = sw_table_init(&table, header, 8);
 
     json_array_foreach(agents, i, agent)
     {
-        char pid[32], restarts[32], uptime[32], last_exit[128];
+        char pid[32], restarts[32], uptime[32], last_exit[128], breaker[32];
         if (rc)
             break;
         pid_text(agent, pid, sizeof pid);
         sw_output_text(json_object_get(agent, "restarts"), restarts, sizeof restarts);
         uptime_text(agent, now_ms, uptime, sizeof uptime);
         exit_text(agent, now_ms, last_exit, sizeof last_exit);
+        breaker_text(agent, breaker, sizeof breaker);
         const char *row[] = {swarm_str(agent, "id"),
                              swarm_str(agent, "name"),
                              swarm_str(agent, "state"),
                              pid,
                              restarts,
                              uptime,
-                             last_exit};
+                             last_exit,
+                             breaker};
         rc = sw_table_add(&table, row);
     }
     if (rc == 0 && json_array_size(agents) == 0)
@@ -524,8 +537,9 @@ const struct sw_command sw_swarm_commands[] = {
      "the swarms and their totals; or one swarm and its agents",
      "Without SWARM: the tree of 'swarm ls', then the agents of all swarms added up.\n"
      "With SWARM: its settings, then one line per agent: ID, NAME, STATE, PID,\n"
-     "RESTARTS, UPTIME (since its process started) and LAST-EXIT (how its process last\n"
-     "ended). With -o json, the daemon's reply.\n",
+     "RESTARTS, UPTIME (since its process started), LAST-EXIT (how its process last\n"
+     "ended) and BREAKER (its circuit breaker: closed, open or half-open). With -o json,\n"
+     "the daemon's reply.\n",
      swarm_status},
     {{"scale", "SWARM N", 2, 2, NULL}, "run N agents in a swarm (0 to 10000)", NULL, swarm_scale},
     {{"start", "SWARM", 1, 1, NULL}, "start a stopped swarm's agents", NULL, swarm_start},

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * task_cmd.c - "swarm task": submit a task (payload inline, from a file or stdin),
  * show one, wait for it by long-polling GET /v1/tasks/{id}?wait_ms=, cancel or retry
- * it, and list tasks page by page. The exit status tells how a waited-for task ended:
- * 0 succeeded, 1 failed or cancelled. */
+ * it, list tasks page by page, and show a task's tree (tree_cmd.c). The exit status
+ * tells how a waited-for task ended: 0 succeeded, 1 failed or cancelled. */
 #include "cli/task_cmd.h"
 
 #include "cli/output.h"
+#include "cli/tree_cmd.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -18,7 +19,7 @@
 #define TASK_PATH_MAX      8192
 
 static const char *const task_states[] = {
-    "scheduled", "queued", "running", "succeeded", "failed", "cancelled", NULL,
+    "scheduled", "queued", "running", "succeeded", "failed", "cancelled", "waiting", NULL,
 };
 
 static const char *task_str(const json_t *task, const char *key)
@@ -272,7 +273,7 @@ static int ls_path(struct sw_args *a, const char *cursor, struct sw_buf *path)
     if (state && task_states[i] == NULL)
         return sw_args_fail(a,
                             "--state: unknown state '%s' (scheduled, queued, running, "
-                            "succeeded, failed, cancelled)",
+                            "succeeded, failed, cancelled, waiting)",
                             state);
     if ((rc = sw_args_int(a, "--limit", 1, INT32_MAX, &limit)) != 0)
         return rc;
@@ -423,7 +424,7 @@ static const struct sw_flag submit_flags[] = {
 };
 
 static const struct sw_flag ls_flags[] = {
-    {"--state", "S", "scheduled, queued, running, succeeded, failed or cancelled"},
+    {"--state", "S", "scheduled, queued, running, succeeded, failed, cancelled or waiting"},
     {"--capability", "C", "only tasks of this capability"},
     {"--dead", NULL, "only dead tasks (failed after their last attempt)"},
     {"--limit", "N", "at most N tasks per page"},
@@ -446,5 +447,10 @@ const struct sw_command sw_task_commands[] = {
     {{"task cancel", "ID", 1, 1, NULL}, "cancel a task", NULL, task_cancel},
     {{"task retry", "ID", 1, 1, NULL}, "run a failed or cancelled task again", NULL, task_retry},
     {{"task ls", "", 0, 0, ls_flags}, "list tasks", NULL, task_ls},
+    {{"task tree", "ID", 1, 1, sw_task_tree_flags},
+     "show a task and its descendants as a tree",
+     "Each task with its state, its capability (or how its children decide it), how\n"
+     "long it ran or has waited, and why it failed. With -o json, the daemon's reply.\n",
+     sw_task_tree},
     {{NULL, NULL, 0, 0, NULL}, NULL, NULL, NULL},
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * task_cmd.h - the "swarm task" commands: submit, get, wait, cancel, retry, ls. */
+ * task_cmd.h - the "swarm task" commands: submit, get, wait, cancel, retry, ls, tree
+ * (tree_cmd.c). */
 #ifndef SW_CLI_TASK_CMD_H
 #define SW_CLI_TASK_CMD_H
 

@@ -145,6 +145,13 @@ static void fill_server_config(const struct sw_options *o, struct sw_server_conf
         o->backoff_max_ms > o->backoff_initial_ms ? o->backoff_max_ms : o->backoff_initial_ms;
     c->sched.default_backoff.multiplier = 2.0;
     c->sched.terminal_cache = (size_t)o->task_cache;
+    c->sched.breaker.failures = (int)o->breaker_failures;
+    c->sched.breaker.rate_percent = (int)o->breaker_rate;
+    c->sched.breaker.window = (int)o->breaker_window;
+    c->sched.breaker.cooldown_ms = o->breaker_cooldown_ms;
+    c->sched.breaker.max_cooldown_ms = o->breaker_max_cooldown_ms;
+    c->rate_limit = o->rate_limit;
+    c->rate_burst = o->rate_burst;
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,13 @@ struct sw_options {
     int64_t max_connections;
     int64_t max_header_bytes;
     int64_t shutdown_grace_ms;
+    int64_t breaker_failures;
+    int64_t breaker_rate;
+    int64_t breaker_window;
+    int64_t breaker_cooldown_ms;
+    int64_t breaker_max_cooldown_ms;
+    int64_t rate_limit;
+    int64_t rate_burst;
 };
 
 extern const struct sw_config_entry sw_options_table[];

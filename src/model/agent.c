@@ -10,6 +10,7 @@
 
 const char *const sw_agent_state_names[SW_AGENT_NSTATES] = {
     "ready", "busy", "lost", "starting", "stopping", "stopped", "backoff", "failed"};
+const char *const sw_breaker_state_names[SW_BREAKER_NSTATES] = {"closed", "open", "half_open"};
 
 struct sw_agent *sw_agent_new(void)
 {
@@ -77,6 +78,32 @@ static int render_time(struct sw_buf *out, const char *key, int64_t wall_ms)
     return sw_buf_appendf(out, ",\"%s\":\"%s\"", key, ts);
 }
 
+/* "breaker":{"state","reason","consecutive_failures","recent_failures","recent_outcomes",
+ * "opened_at","half_open_at","cooldown_ms","trips"} */
+static int render_breaker(const struct sw_breaker *b, struct sw_buf *out)
+{
+    int rc = sw_buf_appendf(
+        out, ",\"breaker\":{\"state\":\"%s\",\"reason\":", sw_breaker_state_names[b->state]);
+    rc = rc ? rc
+            : (b->reason ? sw_json_append_string(out, b->reason) : sw_buf_appendstr(out, "null"));
+    rc = rc ? rc
+            : sw_buf_appendf(out,
+                             ",\"consecutive_failures\":%d,\"recent_failures\":%d,"
+                             "\"recent_outcomes\":%d,\"cooldown_ms\":%lld,\"trips\":%llu",
+                             b->consecutive_failures, __builtin_popcountll(b->outcomes),
+                             b->outcome_count, (long long)b->cooldown_ms,
+                             (unsigned long long)b->trips);
+    if (rc == 0 && b->opened_at > 0)
+        rc = render_time(out, "opened_at", b->opened_at);
+    else if (rc == 0)
+        rc = sw_buf_appendstr(out, ",\"opened_at\":null");
+    if (rc == 0 && b->state == SW_BREAKER_OPEN)
+        rc = render_time(out, "half_open_at", b->half_open_at);
+    else if (rc == 0)
+        rc = sw_buf_appendstr(out, ",\"half_open_at\":null");
+    return rc ? rc : sw_buf_append(out, "}", 1);
+}
+
 static int render_managed(const struct sw_agent *a, struct sw_buf *out)
 {
     int rc = sw_buf_appendstr(out, ",\"template\":");
@@ -136,6 +163,7 @@ int sw_agent_render(const struct sw_agent *a, struct sw_buf *out)
     rc = rc ? rc : sw_buf_append(out, "]", 1);
     rc = rc ? rc : render_time(out, "created_at", a->created_at);
     rc = rc ? rc : render_time(out, "last_seen_at", a->last_seen_at);
+    rc = rc ? rc : render_breaker(&a->breaker, out);
     if (rc == 0 && a->kind == SW_AGENT_MANAGED)
         rc = render_managed(a, out);
     return rc ? rc : sw_buf_append(out, "}", 1);

@@ -27,6 +27,32 @@ enum sw_agent_kind { SW_AGENT_REMOTE = 0, SW_AGENT_MANAGED };
 
 #define SW_AGENT_MAX_CAPS 64
 
+/* The agent's circuit breaker: closed (takes tasks), open (takes none until half_open_at),
+ * half-open (one trial task). Its transitions are sched/breaker.c's, the only code that
+ * changes it; it lives here to be rendered with the agent. Not stored: a restart closes
+ * every breaker. */
+enum sw_breaker_state {
+    SW_BREAKER_CLOSED = 0,
+    SW_BREAKER_OPEN,
+    SW_BREAKER_HALF_OPEN,
+    SW_BREAKER_NSTATES
+};
+
+#define SW_BREAKER_WINDOW_MAX 64
+
+struct sw_breaker {
+    enum sw_breaker_state state;
+    int consecutive_failures;
+    uint64_t outcomes;    /* the last outcome_count outcomes, newest in bit 0; 1 = failure */
+    int outcome_count;    /* at most the configured window */
+    int64_t opened_at;    /* wall ms of the last opening, 0 = never opened */
+    int64_t half_open_at; /* open: when the trial may go */
+    int64_t cooldown_ms;  /* of the last opening; doubles while trials fail */
+    uint64_t trial_task;  /* half-open: the trial task while it runs, 0 = none */
+    uint64_t trips;       /* times it opened */
+    const char *reason;   /* static text: why it last changed, NULL = never changed */
+};
+
 struct sw_agent {
     uint64_t id;
     char *name;          /* owned */
@@ -60,6 +86,7 @@ struct sw_agent {
     uint64_t *cancelled;    /* owned: ids of its cancelled tasks not yet told */
     size_t ncancelled, cancelled_cap;
     uint64_t total_completed, total_failed;
+    struct sw_breaker breaker;
 
     /* bookkeeping of the commit batch */
     struct sw_agent *dirty_next;
@@ -69,6 +96,7 @@ struct sw_agent {
 };
 
 extern const char *const sw_agent_state_names[SW_AGENT_NSTATES];
+extern const char *const sw_breaker_state_names[SW_BREAKER_NSTATES];
 
 struct sw_agent *sw_agent_new(void);
 void sw_agent_free(struct sw_agent *a);

@@ -11,8 +11,9 @@ const char *const sw_swarm_state_names[SW_SWARM_NSTATES] = {"running", "stopped"
 const char *const sw_strategy_names[3] = {"one_for_one", "one_for_all", "rest_for_one"};
 
 static const char *const swarm_fields[] = {
-    "name",  "parent", "template", "replicas", "scale",     "strategy", "intensity",  "topology",
-    "queen", "labels", "routing",  "budget",   "max_queue", "isolated", "delegation", NULL,
+    "name",      "parent",   "template",   "replicas",   "scale",   "strategy",
+    "intensity", "topology", "queen",      "labels",     "routing", "budget",
+    "max_queue", "isolated", "delegation", "rate_limit", NULL,
 };
 
 void sw_swarm_free(struct sw_swarm *s)
@@ -49,11 +50,37 @@ static int parse_template_ref(json_t *spec, struct sw_swarm *s, struct sw_field_
     return rc;
 }
 
+/* An error of a field inside a map (key "min" of "scale"): named "scale.min", in the
+ * field and at the start of the message. */
+static int prefix_field(int rc, struct sw_field_error *err, const char *map)
+{
+    size_t len = strlen(err->field);
+    if (rc == 0 || len == 0 || strchr(err->field, '.'))
+        return rc;
+    char field[96];
+    snprintf(field, sizeof field, "%s.%.80s", map, err->field);
+    if (strncmp(err->message, err->field, len) == 0) { /* "min must be" -> "scale.min must be" */
+        char message[sizeof err->message];
+        size_t flen = strlen(field), rest = strlen(err->message + len);
+        if (rest > sizeof message - flen - 1)
+            rest = sizeof message - flen - 1;
+        memcpy(message, field, flen);
+        memcpy(message + flen, err->message + len, rest);
+        message[flen + rest] = '\0';
+        memcpy(err->message, message, flen + rest + 1);
+    }
+    memcpy(err->field, field, strlen(field) + 1);
+    return rc;
+}
+
 static int parse_scale(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
 {
     static const char *const fields[] = {
         "min", "max", "target_queue_per_agent", "scale_up_after", "scale_down_after", NULL};
     json_t *v = json_object_get(spec, "scale");
+    s->scale_target = 1;
+    s->scale_up_after_ms = 2000;
+    s->scale_down_after_ms = 60000;
     if (v == NULL || json_is_null(v))
         return 0;
     if (json_object_get(spec, "replicas"))
@@ -64,10 +91,50 @@ static int parse_scale(json_t *spec, struct sw_swarm *s, struct sw_field_error *
     s->scale_max = SW_SWARM_MAX_REPLICAS;
     rc = rc ? rc : sw_field_get_int(v, "min", 0, SW_SWARM_MAX_REPLICAS, &s->scale_min, err);
     rc = rc ? rc : sw_field_get_int(v, "max", 0, SW_SWARM_MAX_REPLICAS, &s->scale_max, err);
+    rc = rc ? rc
+            : sw_field_get_number(v, "target_queue_per_agent", 0.01, 1e6, &s->scale_target, err);
+    rc = rc ? rc
+            : sw_field_get_duration(v, "scale_up_after", 0, SW_SCALE_MAX_DELAY_MS,
+                                    &s->scale_up_after_ms, err);
+    rc = rc ? rc
+            : sw_field_get_duration(v, "scale_down_after", 0, SW_SCALE_MAX_DELAY_MS,
+                                    &s->scale_down_after_ms, err);
+    rc = prefix_field(rc, err, "scale");
     if (rc == 0 && s->scale_max < s->scale_min)
         rc = sw_field_fail(err, SW_EBAD_FIELD, "scale.max", "scale.max is below scale.min");
     s->has_scale = 1;
     s->replicas = s->scale_min;
+    return rc;
+}
+
+static int parse_budget(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
+{
+    static const char *const fields[] = {"max_cost_per_hour", "max_agents", "max_cost_total", NULL};
+    json_t *v = json_object_get(spec, "budget");
+    s->budget_max_agents = -1;
+    s->budget_max_cost_per_hour = -1;
+    s->budget_max_cost_total = -1;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return sw_field_fail(err, SW_EBAD_FIELD, "budget",
+                             "budget must be a map {max_cost_per_hour, max_agents, "
+                             "max_cost_total}");
+    int rc = sw_fields_only(v, fields, "budget.", err);
+    rc = rc ? rc
+            : sw_field_get_int(v, "max_agents", 0, SW_SWARM_MAX_REPLICAS, &s->budget_max_agents,
+                               err);
+    rc = rc ? rc
+            : sw_field_get_number(v, "max_cost_per_hour", 0, SW_BUDGET_MAX_COST,
+                                  &s->budget_max_cost_per_hour, err);
+    rc = rc ? rc
+            : sw_field_get_number(v, "max_cost_total", 0, SW_BUDGET_MAX_COST,
+                                  &s->budget_max_cost_total, err);
+    rc = prefix_field(rc, err, "budget");
+    if (rc == 0 && s->has_scale && s->budget_max_agents >= 0 && s->budget_max_agents < s->scale_min)
+        rc = sw_field_fail(err, SW_EBAD_FIELD, "budget.max_agents",
+                           "budget.max_agents (%lld) is below scale.min (%lld)",
+                           (long long)s->budget_max_agents, (long long)s->scale_min);
     return rc;
 }
 
@@ -103,6 +170,28 @@ static int parse_queen(json_t *spec, struct sw_swarm *s, struct sw_field_error *
     return s->queen ? 0 : SW_ENOMEM;
 }
 
+/* max_queue, and rate_limit: {per_second, burst}. */
+static int parse_shedding(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
+{
+    static const char *const fields[] = {"per_second", "burst", NULL};
+    int rc = sw_field_get_int(spec, "max_queue", 1, SW_SWARM_MAX_QUEUE, &s->max_queue, err);
+    json_t *v = json_object_get(spec, "rate_limit");
+    if (rc || v == NULL || json_is_null(v))
+        return rc;
+    if (!json_is_object(v))
+        return sw_field_fail(err, SW_EBAD_FIELD, "rate_limit",
+                             "rate_limit must be a map {per_second, burst}");
+    json_t *rate = json_object_get(v, "per_second");
+    if (rate == NULL || json_is_null(rate))
+        return sw_field_fail(err, SW_EMISSING_FIELD, "rate_limit.per_second",
+                             "rate_limit.per_second is required");
+    rc = sw_fields_only(v, fields, "rate_limit.", err);
+    rc = rc ? rc : sw_field_get_number(v, "per_second", 0.001, 1e6, &s->rate_per_second, err);
+    s->rate_burst = s->rate_per_second < 1 ? 1 : (int64_t)(s->rate_per_second + 0.999);
+    rc = rc ? rc : sw_field_get_int(v, "burst", 1, SW_SWARM_MAX_QUEUE, &s->rate_burst, err);
+    return prefix_field(rc, err, "rate_limit");
+}
+
 static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
                       struct sw_field_error *err)
 {
@@ -120,12 +209,7 @@ static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
     rc = rc ? rc : parse_template_ref(spec, s, err);
     rc = rc ? rc : sw_field_get_int(spec, "replicas", 0, SW_SWARM_MAX_REPLICAS, &s->replicas, err);
     rc = rc ? rc : parse_scale(spec, s, err);
-    if (rc && err->field[0] && strchr(err->field, '.') == NULL &&
-        (strcmp(err->field, "min") == 0 || strcmp(err->field, "max") == 0)) {
-        char field[96];
-        snprintf(field, sizeof field, "scale.%.80s", err->field);
-        snprintf(err->field, sizeof err->field, "%s", field);
-    }
+    rc = rc ? rc : parse_budget(spec, s, err);
     rc = rc ? rc
             : sw_field_get_enum(spec, "strategy", "one_for_one|one_for_all|rest_for_one",
                                 &s->strategy, err);
@@ -138,6 +222,7 @@ static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
     rc = rc ? rc : sw_field_get_enum(spec, "topology", "hierarchical|mesh", &s->topology, err);
     rc = rc ? rc : parse_queen(spec, s, err);
     rc = rc ? rc : sw_field_get_labels(spec, "labels", &s->labels, err);
+    rc = rc ? rc : parse_shedding(spec, s, err);
     if (rc == 0 && parent && (s->parent = sw_strdup(parent)) == NULL)
         rc = SW_ENOMEM;
     return rc;
@@ -194,4 +279,6 @@ void sw_swarm_take_state(struct sw_swarm *s, const struct sw_swarm *old)
     s->total_restarts = old->total_restarts;
     s->persisted = old->persisted;
     memcpy(s->failure, old->failure, sizeof s->failure);
+    if (s->has_scale && old->has_scale)
+        s->replicas = old->replicas; /* the autoscaler brings it within the new bounds */
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * task.c - task states, transitions after failure, backoff, JSON rendering. */
+ * task.c - task states, transitions after failure, backoff, graph fields, JSON rendering. */
 #include "task.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -10,8 +10,10 @@
 #include <string.h>
 
 const char *const sw_task_state_names[SW_TASK_NSTATES] = {
-    "scheduled", "queued", "running", "succeeded", "failed", "cancelled",
+    "scheduled", "queued", "running", "succeeded", "failed", "cancelled", "waiting",
 };
+
+static const char *const fan_in_names[] = {NULL, "all", "any", "quorum"};
 
 int sw_task_state_parse(const char *name, enum sw_task_state *state)
 {
@@ -27,6 +29,22 @@ int sw_task_state_parse(const char *name, enum sw_task_state *state)
 int sw_task_state_terminal(enum sw_task_state state)
 {
     return state == SW_TASK_SUCCEEDED || state == SW_TASK_FAILED || state == SW_TASK_CANCELLED;
+}
+
+const char *sw_fan_in_name(int fan_in)
+{
+    return fan_in > 0 && fan_in <= SW_FAN_IN_QUORUM ? fan_in_names[fan_in] : NULL;
+}
+
+int sw_fan_in_parse(const char *name, int *fan_in)
+{
+    for (int i = SW_FAN_IN_ALL; i <= SW_FAN_IN_QUORUM; i++) {
+        if (strcmp(name, fan_in_names[i]) == 0) {
+            *fan_in = i;
+            return 0;
+        }
+    }
+    return SW_EINVAL;
 }
 
 struct sw_task *sw_task_new(void)
@@ -49,6 +67,12 @@ void sw_task_free(struct sw_task *t)
     sw_free(t->result);
     sw_free(t->error);
     sw_free(t->progress);
+    sw_free(t->after);
+    if (t->links) {
+        sw_free(t->links->dependents);
+        sw_free(t->links->children);
+        sw_free(t->links);
+    }
     sw_free(t);
 }
 
@@ -59,6 +83,58 @@ int sw_task_set_str(char **field, const char *value)
         return SW_ENOMEM;
     sw_free(*field);
     *field = copy;
+    return 0;
+}
+
+static int render_ids(struct sw_buf *out, const uint64_t *ids, size_t n)
+{
+    char id[SW_ID_STRLEN];
+    int rc = sw_buf_append(out, "[", 1);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sw_id_format('t', ids[i], id);
+        rc = sw_buf_appendf(out, "%s\"%s\"", i ? "," : "", id);
+    }
+    return rc ? rc : sw_buf_append(out, "]", 1);
+}
+
+int sw_task_after_render(const struct sw_task *t, struct sw_buf *out)
+{
+    return render_ids(out, t->after, t->nafter);
+}
+
+int sw_task_after_parse(struct sw_task *t, const char *text)
+{
+    size_t cap = 0;
+    for (const char *p = text; *p; p++)
+        cap += *p == '"';
+    cap /= 2;
+    uint64_t *ids = cap ? sw_calloc(cap, sizeof *ids) : NULL;
+    if (cap && ids == NULL)
+        return SW_ENOMEM;
+    size_t n = 0;
+    const char *p = strchr(text, '[');
+    int rc = p ? 0 : SW_EINVAL;
+    while (rc == 0 && p && (p = strchr(p, '"')) != NULL) {
+        const char *end = strchr(p + 1, '"');
+        char id[SW_ID_STRLEN];
+        if (end == NULL || end - p - 1 != SW_ID_STRLEN - 1 || n == cap) {
+            rc = SW_EINVAL;
+            break;
+        }
+        memcpy(id, p + 1, SW_ID_STRLEN - 1);
+        id[SW_ID_STRLEN - 1] = '\0';
+        rc = sw_id_parse('t', id, &ids[n++]);
+        p = end + 1;
+    }
+    if (rc) {
+        sw_free(ids);
+        return rc;
+    }
+    sw_free(t->after);
+    t->after = n ? ids : NULL;
+    t->nafter = n;
+    if (n == 0)
+        sw_free(ids);
     return 0;
 }
 
@@ -177,12 +253,42 @@ static int render_raw(struct sw_buf *out, const char *key, const char *json)
     return rc ? rc : sw_buf_appendstr(out, json);
 }
 
+/* after, and for a parent: fan_in, quorum, its children's ids (the first
+ * SW_TASK_RENDER_CHILDREN) and their count. */
+static int render_graph(const struct sw_task *t, struct sw_buf *out)
+{
+    int rc = 0;
+    if (t->nafter) {
+        rc = sw_buf_appendstr(out, ",\"after\":");
+        rc = rc ? rc : sw_task_after_render(t, out);
+    }
+    if (rc == 0 && t->blocked)
+        rc = sw_buf_appendstr(out, ",\"blocked\":true"); /* waits for its dependencies */
+    if (rc == 0 && t->fan_in) {
+        rc = sw_buf_appendf(out, ",\"fan_in\":\"%s\"", sw_fan_in_name(t->fan_in));
+        if (rc == 0 && t->fan_in == SW_FAN_IN_QUORUM)
+            rc = sw_buf_appendf(out, ",\"quorum\":%d", t->quorum);
+    }
+    size_t n = t->links ? t->links->nchildren : 0;
+    if (rc == 0 && (n || t->fan_in)) {
+        rc = sw_buf_appendstr(out, ",\"children\":");
+        rc = rc ? rc
+                : render_ids(out, t->links ? t->links->children : NULL,
+                             n < SW_TASK_RENDER_CHILDREN ? n : SW_TASK_RENDER_CHILDREN);
+        rc = rc ? rc : sw_buf_appendf(out, ",\"children_count\":%zu", n);
+    }
+    return rc;
+}
+
 int sw_task_render(const struct sw_task *t, struct sw_buf *out)
 {
     char id[SW_ID_STRLEN];
     sw_id_format('t', t->id, id);
     int rc = sw_buf_appendf(out, "{\"id\":\"%s\",\"capability\":", id);
-    rc = rc ? rc : sw_json_append_string(out, t->capability);
+    if (rc == 0 && (t->capability == NULL || t->capability[0] == '\0'))
+        rc = sw_buf_appendstr(out, "null"); /* a parent of children needs none */
+    else
+        rc = rc ? rc : sw_json_append_string(out, t->capability);
     rc = rc ? rc
             : sw_buf_appendf(out,
                              ",\"state\":\"%s\",\"priority\":%lld,\"attempt\":%d,"
@@ -197,6 +303,7 @@ int sw_task_render(const struct sw_task *t, struct sw_buf *out)
     rc = rc ? rc : render_opt_string(out, "idempotency_key", t->idempotency_key);
     rc = rc ? rc : render_opt_string(out, "swarm", t->swarm);
     rc = rc ? rc : render_id(out, "parent", 't', t->parent);
+    rc = rc ? rc : render_graph(t, out);
     rc = rc ? rc : render_id(out, "agent", 'a', t->agent_id);
     rc = rc ? rc : render_time(out, "created_at", t->created_at);
     rc = rc ? rc : render_time(out, "updated_at", t->updated_at);

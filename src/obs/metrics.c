@@ -12,7 +12,7 @@ static const double bucket_bounds[SW_HIST_BUCKETS] = {
     0.5,    1,     2.5,   5,     10,   30,    60,   300, 3600,
 };
 
-static const int http_statuses[8] = {200, 201, 400, 404, 409, 413, 500, 0};
+static const int http_statuses[SW_METRICS_STATUSES] = {200, 201, 400, 404, 409, 413, 429, 500, 0};
 
 static const char *const counter_names[SW_CNT_N] = {
     "swarmd_tasks_submitted_total", "swarmd_tasks_succeeded_total", "swarmd_tasks_failed_total",
@@ -145,6 +145,27 @@ static int render_counters(struct sw_metrics *m, struct sw_buf *out)
     return rc;
 }
 
+/* Agents by the state of their circuit breaker, and how often breakers opened. */
+static int render_breakers(struct sw_sched *s, struct sw_buf *out)
+{
+    int64_t breakers[SW_BREAKER_NSTATES] = {0};
+    size_t pos = 0;
+    void *value;
+    while (sw_map_next(&s->agents, &pos, NULL, &value))
+        breakers[((struct sw_agent *)value)->breaker.state]++;
+    int rc = sw_buf_appendstr(out, "# HELP swarmd_agent_breakers Agents by the state of their "
+                                   "circuit breaker.\n# TYPE swarmd_agent_breakers gauge\n");
+    for (int st = 0; rc == 0 && st < SW_BREAKER_NSTATES; st++)
+        rc = sw_buf_appendf(out, "swarmd_agent_breakers{state=\"%s\"} %lld\n",
+                            sw_breaker_state_names[st], (long long)breakers[st]);
+    return rc ? rc
+              : sw_buf_appendf(out,
+                               "# HELP swarmd_breaker_trips_total Circuit breakers opened.\n"
+                               "# TYPE swarmd_breaker_trips_total counter\n"
+                               "swarmd_breaker_trips_total %llu\n",
+                               (unsigned long long)s->breaker_trips);
+}
+
 static int render_gauges(struct sw_sched *s, struct sw_buf *out)
 {
     int rc = sw_buf_appendstr(out, "# HELP swarmd_tasks Live tasks by state and capability.\n"
@@ -168,7 +189,7 @@ static int render_gauges(struct sw_sched *s, struct sw_buf *out)
     for (int st = 0; rc == 0 && st < SW_AGENT_NSTATES; st++)
         rc = sw_buf_appendf(out, "swarmd_agents{state=\"%s\"} %lld\n", sw_agent_state_names[st],
                             (long long)agents[st]);
-    return rc;
+    return rc ? rc : render_breakers(s, out);
 }
 
 static int render_http(struct sw_metrics *m, struct sw_buf *out)
@@ -178,7 +199,7 @@ static int render_http(struct sw_metrics *m, struct sw_buf *out)
     for (int r = 0; rc == 0 && r < SW_METRICS_MAX_ROUTES; r++) {
         if (m->route_names[r] == NULL)
             continue;
-        for (int i = 0; rc == 0 && i < 8; i++) {
+        for (int i = 0; rc == 0 && i < SW_METRICS_STATUSES; i++) {
             if (m->http[r][i] == 0)
                 continue;
             char status[8];
@@ -203,6 +224,14 @@ int sw_metrics_render(struct sw_metrics *m, struct sw_sched *s, struct sw_buf *o
             : render_histogram(out, "swarmd_task_run_seconds", "Time from lease to success.",
                                &m->run_time);
     rc = rc ? rc : render_http(m, out);
+    rc = rc ? rc
+            : sw_buf_appendf(out,
+                             "# HELP swarmd_submits_refused_total Task submits refused with 429, "
+                             "by reason.\n# TYPE swarmd_submits_refused_total counter\n"
+                             "swarmd_submits_refused_total{reason=\"queue_full\"} %llu\n"
+                             "swarmd_submits_refused_total{reason=\"rate_limited\"} %llu\n",
+                             (unsigned long long)m->refused[SW_REFUSED_QUEUE_FULL],
+                             (unsigned long long)m->refused[SW_REFUSED_RATE_LIMITED]);
     rc = rc ? rc
             : sw_buf_appendf(out,
                              "# HELP swarmd_store_commits_total Store transactions committed.\n"

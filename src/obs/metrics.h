@@ -29,7 +29,11 @@ enum sw_task_counter {
     SW_CNT_N
 };
 
-#define SW_METRICS_MAX_ROUTES 64
+#define SW_METRICS_MAX_ROUTES 128
+#define SW_METRICS_STATUSES   9 /* the statuses counted one by one, and "other" */
+
+/* Submits refused by admission (429), by reason. */
+enum sw_refusal_reason { SW_REFUSED_QUEUE_FULL, SW_REFUSED_RATE_LIMITED, SW_REFUSED_N };
 
 struct sw_metrics {
     struct sw_strmap per_capability; /* capability -> uint64_t[SW_CNT_N] */
@@ -37,7 +41,8 @@ struct sw_metrics {
     struct sw_histogram run_time;
     /* HTTP requests by route index and status class index */
     const char *route_names[SW_METRICS_MAX_ROUTES];
-    uint64_t http[SW_METRICS_MAX_ROUTES][8]; /* by status: see metrics.c */
+    uint64_t http[SW_METRICS_MAX_ROUTES][SW_METRICS_STATUSES]; /* by status: see metrics.c */
+    uint64_t refused[SW_REFUSED_N];
     uint64_t commits, commit_ops, commit_us;
 };
 

@@ -3,6 +3,7 @@
  * few helpers that keep the heaps, the per-queue counts, the agent lease lists and
  * the terminal-task cache consistent, then mark the entity dirty for the store. */
 #include "sched.h"
+#include "sched_int.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/ids.h"
@@ -38,6 +39,8 @@ static void task_event(struct sw_sched *s, struct sw_task *t, enum sw_task_event
 {
     if (s->hooks.task_event)
         s->hooks.task_event(s->hooks.ctx, t, ev);
+    if (s->graph.head) /* what this end implies for the task graph, after its event */
+        sw__graph_settle(s);
 }
 
 static void agent_event(struct sw_sched *s, struct sw_agent *a, enum sw_agent_event ev)
@@ -68,6 +71,59 @@ static struct sw_queue *queue_get_or_add(struct sw_sched *s, const char *capabil
         return NULL;
     }
     return q;
+}
+
+/* ---- each swarm's waiting tasks (queued and scheduled), for its max_queue ---- */
+
+struct swarm_waiting {
+    char *swarm; /* owned: the map's key */
+    int64_t count;
+};
+
+int64_t sw_sched_swarm_waiting(const struct sw_sched *s, const char *swarm)
+{
+    const struct swarm_waiting *w = swarm ? sw_strmap_get(&s->swarm_waiting, swarm) : NULL;
+    return w ? w->count : 0;
+}
+
+/* Counts t in (delta 1) or out (-1) of its swarm's waiting tasks when its state is one
+ * that counts; an entry goes when its count reaches 0. Only counting in allocates: when
+ * that fails the task is not counted (the count may be low, never negative). */
+static void swarm_waiting_add(struct sw_sched *s, const struct sw_task *t, int delta)
+{
+    if (t->swarm == NULL || (t->state != SW_TASK_QUEUED && t->state != SW_TASK_SCHEDULED))
+        return;
+    struct swarm_waiting *w = sw_strmap_get(&s->swarm_waiting, t->swarm);
+    if (w == NULL && delta > 0) {
+        w = sw_calloc(1, sizeof *w);
+        if (w == NULL || (w->swarm = sw_strdup(t->swarm)) == NULL ||
+            sw_strmap_put(&s->swarm_waiting, w->swarm, w)) {
+            if (w)
+                sw_free(w->swarm);
+            sw_free(w);
+            return;
+        }
+    }
+    if (w == NULL)
+        return;
+    w->count += delta;
+    if (w->count <= 0) {
+        sw_strmap_del(&s->swarm_waiting, w->swarm);
+        sw_free(w->swarm);
+        sw_free(w);
+    }
+}
+
+static void swarm_waiting_free(struct sw_sched *s)
+{
+    size_t pos = 0;
+    void *value;
+    while (sw_strmap_next(&s->swarm_waiting, &pos, NULL, &value)) {
+        struct swarm_waiting *w = value;
+        sw_free(w->swarm);
+        sw_free(w);
+    }
+    sw_strmap_free(&s->swarm_waiting);
 }
 
 /* ---- where a task sits, by state ---- */
@@ -112,6 +168,7 @@ static void agent_unlink_lease(struct sw_agent *a, struct sw_task *t)
     t->agent_prev = t->agent_next = NULL;
     a->running--;
     sw_agent_update_state(a);
+    sw_breaker_released(&a->breaker, t->id);
 }
 
 /* Takes t out of the structure that holds it in its current state. */
@@ -119,10 +176,13 @@ static void task_detach(struct sw_sched *s, struct sw_queue *q, struct sw_task *
 {
     switch (t->state) {
     case SW_TASK_SCHEDULED:
-        sw_heap_remove(&s->delayed, t);
+        if (!t->blocked) /* blocked by its dependencies: in no heap */
+            sw_heap_remove(&s->delayed, t);
         break;
     case SW_TASK_QUEUED:
         sw_heap_remove(&q->ready, t);
+        break;
+    case SW_TASK_WAITING: /* a parent waiting for its children: in no heap */
         break;
     case SW_TASK_RUNNING: {
         sw_heap_remove(&s->leases, t);
@@ -135,9 +195,11 @@ static void task_detach(struct sw_sched *s, struct sw_queue *q, struct sw_task *
         break;
     }
     default:
-        lru_unlink(s, t);
+        if (!t->pinned) /* a finished child of a waiting parent stays in memory */
+            lru_unlink(s, t);
         break;
     }
+    swarm_waiting_add(s, t, -1);
     q->count[t->state]--;
 }
 
@@ -147,7 +209,7 @@ static int task_attach(struct sw_sched *s, struct sw_queue *q, struct sw_task *t
     int rc = 0;
     switch (t->state) {
     case SW_TASK_SCHEDULED:
-        rc = sw_heap_push(&s->delayed, t);
+        rc = t->blocked ? 0 : sw_heap_push(&s->delayed, t);
         break;
     case SW_TASK_QUEUED:
         rc = sw_heap_push(&q->ready, t);
@@ -156,12 +218,17 @@ static int task_attach(struct sw_sched *s, struct sw_queue *q, struct sw_task *t
     case SW_TASK_RUNNING:
         rc = sw_heap_push(&s->leases, t);
         break;
+    case SW_TASK_WAITING:
+        break;
     default:
-        lru_append(s, t);
+        if (!t->pinned)
+            lru_append(s, t);
         break;
     }
     if (rc == 0)
         q->count[t->state]++;
+    if (rc == 0)
+        swarm_waiting_add(s, t, 1);
     return rc;
 }
 
@@ -175,14 +242,41 @@ static int task_move(struct sw_sched *s, struct sw_task *t, void (*apply)(struct
     if (q == NULL || sw_heap_reserve(&q->ready, 1) || sw_heap_reserve(&s->delayed, 1) ||
         sw_heap_reserve(&s->leases, 1))
         return SW_ENOMEM;
+    enum sw_task_state from = t->state;
     task_detach(s, q, t);
     apply(t, arg);
     t->updated_at = now;
     if (t->state == SW_TASK_QUEUED)
         t->queued_at = now;
+    if (t->state != SW_TASK_SCHEDULED)
+        t->blocked = 0;
     int rc = task_attach(s, q, t);
     task_dirty(s, t);
+    sw__graph_moved(s, t, from, now);
     return rc;
+}
+
+int sw__sched_move(struct sw_sched *s, struct sw_task *t, void (*apply)(struct sw_task *, void *),
+                   void *arg, int64_t now)
+{
+    return task_move(s, t, apply, arg, now);
+}
+
+int sw__sched_reattach(struct sw_sched *s, struct sw_task *t,
+                       void (*apply)(struct sw_task *, void *), void *arg)
+{
+    struct sw_queue *q = queue_get_or_add(s, t->capability);
+    if (q == NULL || sw_heap_reserve(&q->ready, 1) || sw_heap_reserve(&s->delayed, 1) ||
+        sw_heap_reserve(&s->leases, 1))
+        return SW_ENOMEM;
+    task_detach(s, q, t);
+    apply(t, arg);
+    return task_attach(s, q, t);
+}
+
+void sw__sched_event(struct sw_sched *s, struct sw_task *t, enum sw_task_event ev)
+{
+    task_event(s, t, ev);
 }
 
 /* ---- lifecycle ---- */
@@ -227,6 +321,7 @@ void sw_sched_free(struct sw_sched *s)
     sw_strmap_free(&s->agent_names);
     sw_heap_free(&s->delayed);
     sw_heap_free(&s->leases);
+    swarm_waiting_free(s);
 }
 
 struct sw_task *sw_sched_task(struct sw_sched *s, uint64_t id)
@@ -273,15 +368,20 @@ int sw_sched_submit(struct sw_sched *s, struct sw_task *t, int64_t now)
     t->id = sw_id_next(&s->last_task_id, now);
     t->created_at = t->updated_at = now;
     t->state = t->run_at > now ? SW_TASK_SCHEDULED : SW_TASK_QUEUED;
+    struct sw_task *failed_dep = NULL; /* after, children: see graph.c */
+    int rc = sw__graph_prepare(s, t, now, &failed_dep);
     if (t->state == SW_TASK_QUEUED)
         t->queued_at = now;
-    int rc = task_index(s, t);
+    rc = rc ? rc : task_index(s, t);
     if (rc) {
         sw_task_free(t);
         return rc;
     }
+    sw__graph_link(s, t);
     task_dirty(s, t);
     task_event(s, t, SW_TASK_EV_SUBMITTED);
+    if (failed_dep)
+        sw__graph_fail_new(s, t, failed_dep, now);
     return 0;
 }
 
@@ -292,6 +392,8 @@ int sw_sched_restore_task(struct sw_sched *s, struct sw_task *t)
     if (t->lease_id > s->last_lease_id)
         s->last_lease_id = t->lease_id;
     t->persisted = 1;
+    /* waits for its dependencies until finish_recovery finds them met */
+    t->blocked = t->state == SW_TASK_SCHEDULED && t->nafter > 0;
     if (t->state == SW_TASK_RUNNING) {
         /* The holder's lease died with the previous process: finish_recovery retries. */
         t->lease_deadline = 0;
@@ -360,6 +462,7 @@ static void task_holder_gone(struct sw_sched *s, struct sw_task *t, const char *
 
 void sw_sched_finish_recovery(struct sw_sched *s, int64_t now)
 {
+    sw__graph_recover(s, now);
     /* Running tasks sit in the lease heap with deadline 0: they come first. */
     struct sw_task *t;
     while ((t = sw_heap_peek(&s->leases)) && t->lease_deadline == 0)
@@ -375,6 +478,54 @@ void sw_sched_finish_recovery(struct sw_sched *s, int64_t now)
         sw_agent_update_state(a);
     }
     s->next_agent_check = now;
+}
+
+/* ---- circuit breakers ---- */
+
+/* The agent's breaker changed: it may take work again, or its cool-down is a deadline. */
+static void breaker_changed(struct sw_sched *s, struct sw_agent *a)
+{
+    int64_t deadline = sw_breaker_deadline(&a->breaker);
+    if (a->breaker.state == SW_BREAKER_OPEN)
+        s->breaker_trips++;
+    else
+        s->work_pending = 1;
+    if (deadline && (s->next_breaker_at == 0 || deadline < s->next_breaker_at))
+        s->next_breaker_at = deadline;
+    agent_event(s, a, SW_AGENT_EV_BREAKER);
+}
+
+/* An outcome of t on its holder a (NULL: the holder is gone). */
+static void breaker_record(struct sw_sched *s, struct sw_agent *a, const struct sw_task *t,
+                           int failed, int64_t now)
+{
+    if (a && sw_breaker_record(&a->breaker, &s->cfg.breaker, t->id, failed, now))
+        breaker_changed(s, a);
+}
+
+/* How many of max tasks the agent may take now (a breaker whose cool-down is over goes
+ * half-open first). */
+static int breaker_admit(struct sw_sched *s, struct sw_agent *a, int max, int64_t now)
+{
+    if (sw_breaker_poll(&a->breaker, now))
+        breaker_changed(s, a);
+    return sw_breaker_admit(&a->breaker, max);
+}
+
+/* Tick: open breakers whose cool-down is over go half-open; finds the next deadline. */
+static void breakers_poll(struct sw_sched *s, int64_t now)
+{
+    size_t pos = 0;
+    void *value;
+    s->next_breaker_at = 0;
+    while (sw_map_next(&s->agents, &pos, NULL, &value)) {
+        struct sw_agent *a = value;
+        if (sw_breaker_poll(&a->breaker, now))
+            breaker_changed(s, a);
+        int64_t deadline = sw_breaker_deadline(&a->breaker);
+        if (deadline && (s->next_breaker_at == 0 || deadline < s->next_breaker_at))
+            s->next_breaker_at = deadline;
+    }
 }
 
 /* ---- leasing ---- */
@@ -420,6 +571,7 @@ int sw_sched_lease(struct sw_sched *s, struct sw_agent *a, int max, int64_t now,
     int free_slots = a->slots - a->running;
     if (max > free_slots)
         max = free_slots;
+    max = breaker_admit(s, a, max, now);
     while (*n < max) {
         struct sw_task *t = best_ready(s, a);
         if (t == NULL)
@@ -437,6 +589,7 @@ int sw_sched_lease(struct sw_sched *s, struct sw_agent *a, int max, int64_t now,
         a->running++;
         sw_agent_update_state(a);
         tasks[(*n)++] = t;
+        sw_breaker_leased(&a->breaker, t->id);
         task_event(s, t, SW_TASK_EV_LEASED);
     }
     if (*n)
@@ -533,6 +686,7 @@ int sw_sched_complete(struct sw_sched *s, struct sw_task *t, struct sw_agent *a,
     if (rc)
         return rc;
     struct sw_agent *holder = sw_map_get(&s->agents, t->agent_id);
+    breaker_record(s, holder, t, 0, now);
     struct outcome o = {result, now};
     rc = task_move(s, t, apply_success, &o, now);
     if (holder)
@@ -550,6 +704,7 @@ int sw_sched_fail(struct sw_sched *s, struct sw_task *t, struct sw_agent *a, uin
     struct sw_agent *holder = sw_map_get(&s->agents, t->agent_id);
     if (holder)
         holder->total_failed++;
+    breaker_record(s, holder, t, 1, now);
     task_attempt_failed(s, t, error, retry, now);
     return 0;
 }
@@ -604,8 +759,8 @@ static void apply_manual_retry(struct sw_task *t, void *arg)
 
 int sw_sched_retry(struct sw_sched *s, struct sw_task *t, int64_t now)
 {
-    if (t->state != SW_TASK_FAILED && t->state != SW_TASK_CANCELLED)
-        return SW_EBAD_STATE;
+    if ((t->state != SW_TASK_FAILED && t->state != SW_TASK_CANCELLED) || t->fan_in)
+        return SW_EBAD_STATE; /* a parent of children: retry its children */
     int rc = task_move(s, t, apply_manual_retry, &now, now);
     task_event(s, t, SW_TASK_EV_RETRIED);
     return rc;
@@ -772,6 +927,7 @@ void sw_sched_tick(struct sw_sched *s, int64_t now)
         struct sw_agent *holder = sw_map_get(&s->agents, t->agent_id);
         if (holder && sw_agent_note_cancel(holder, t->id) == 0) /* tell the holder to stop */
             s->cancels_pending = 1;
+        breaker_record(s, holder, t, 1, now);
         task_attempt_failed(s, t,
                             timed_out ? "{\"code\":\"timeout\",\"message\":\"the attempt ran "
                                         "past timeout_ms\"}"
@@ -781,6 +937,8 @@ void sw_sched_tick(struct sw_sched *s, int64_t now)
     }
     if (now >= s->next_agent_check)
         agents_check_lost(s, now);
+    if (s->next_breaker_at && now >= s->next_breaker_at)
+        breakers_poll(s, now);
     sw_sched_evict(s);
 }
 
@@ -793,6 +951,8 @@ int64_t sw_sched_next_deadline(const struct sw_sched *s)
     t = sw_heap_peek(&s->leases);
     if (t && t->lease_deadline < next)
         next = t->lease_deadline;
+    if (s->next_breaker_at && s->next_breaker_at < next)
+        next = s->next_breaker_at;
     return next;
 }
 

@@ -11,6 +11,8 @@
 #include "core/map.h"
 #include "model/agent.h"
 #include "model/task.h"
+#include "sched/breaker.h"
+#include "sched/graph.h"
 #include "sched/heap.h"
 
 #include <stddef.h>
@@ -32,7 +34,8 @@ enum sw_agent_event {
     SW_AGENT_EV_REGISTERED,
     SW_AGENT_EV_LOST,
     SW_AGENT_EV_BACK,
-    SW_AGENT_EV_REMOVED
+    SW_AGENT_EV_REMOVED,
+    SW_AGENT_EV_BREAKER /* its circuit breaker changed state (a->breaker.reason says why) */
 };
 
 struct sw_sched_hooks {
@@ -52,6 +55,7 @@ struct sw_sched_config {
     int default_max_attempts;
     struct sw_backoff default_backoff;
     size_t terminal_cache; /* finished tasks kept in memory (older ones live in the store) */
+    struct sw_breaker_config breaker; /* zeroed: breakers never open */
 };
 
 /* One per capability: the ready heap and the live counts by state. */
@@ -95,6 +99,12 @@ struct sw_sched {
     int64_t next_agent_check;
     uint64_t last_task_id, last_agent_id, last_lease_id;
     uint64_t rng;
+    struct sw_graph_work graph; /* tasks whose end the task graph acts on (graph.c) */
+
+    /* load shedding and circuit breakers */
+    struct sw_strmap swarm_waiting; /* swarm -> count of its queued and scheduled tasks */
+    int64_t next_breaker_at;        /* earliest half_open_at of an open breaker, 0 = none */
+    uint64_t breaker_trips;         /* breakers opened since start */
 };
 
 void sw_sched_init(struct sw_sched *s, const struct sw_sched_config *cfg,
@@ -115,9 +125,14 @@ struct sw_task *sw_sched_task_by_key(struct sw_sched *s, const char *key);
 struct sw_agent *sw_sched_agent(struct sw_sched *s, uint64_t id);
 struct sw_agent *sw_sched_agent_by_name(struct sw_sched *s, const char *name);
 struct sw_queue *sw_sched_queue(struct sw_sched *s, const char *capability);
+/* Live tasks of a swarm (task->swarm) that are queued or scheduled (its max_queue). */
+int64_t sw_sched_swarm_waiting(const struct sw_sched *s, const char *swarm);
 
 /* Takes ownership of t (filled by the caller: capability, payload, options; run_at
- * for a delay) and makes it queued or scheduled with a new id. On error t is freed. */
+ * for a delay) and makes it queued or scheduled with a new id. A task with `after`
+ * stays scheduled (blocked) until they succeed; one with fan_in waits for its
+ * children; its dependencies and parent must be in memory (SW_ENOT_FOUND; see
+ * sw__graph_prepare for the other refusals). On error t is freed. */
 int sw_sched_submit(struct sw_sched *s, struct sw_task *t, int64_t now);
 
 /* Leases up to max queued tasks of the agent's capabilities (priority, then age),

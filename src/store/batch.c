@@ -45,6 +45,10 @@ int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t)
     *snap = *t;
     snap->capability = snap->payload = snap->labels = snap->idempotency_key = NULL;
     snap->swarm = snap->result = snap->error = snap->progress = NULL;
+    snap->after = NULL;
+    snap->nafter = 0;
+    snap->links = NULL; /* the scheduler's, not a column */
+    snap->graph_next = NULL;
     int insert = !t->persisted;
     int rc = dup_field(&snap->result, t->result);
     rc = rc ? rc : dup_field(&snap->error, t->error);
@@ -55,6 +59,14 @@ int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t)
         rc = rc ? rc : dup_field(&snap->labels, t->labels);
         rc = rc ? rc : dup_field(&snap->idempotency_key, t->idempotency_key);
         rc = rc ? rc : dup_field(&snap->swarm, t->swarm);
+        if (rc == 0 && t->nafter) { /* after never changes: written with the row */
+            snap->after = sw_malloc(t->nafter * sizeof *snap->after);
+            rc = snap->after ? 0 : SW_ENOMEM;
+            if (rc == 0) {
+                memcpy(snap->after, t->after, t->nafter * sizeof *snap->after);
+                snap->nafter = t->nafter;
+            }
+        }
     }
     struct sw_store_op *op = rc ? NULL : batch_push(b);
     if (op == NULL) {
@@ -221,6 +233,39 @@ int sw_store_batch_add_webhook(struct sw_store_batch *b, uint64_t id, const char
         b->len--;
         sw_free(op->name);
         sw_free(op->spec);
+        return SW_ENOMEM;
+    }
+    return 0;
+}
+
+int sw_store_batch_add_cost(struct sw_store_batch *b, const char *swarm, const char *template_name,
+                            int64_t bucket_ms, double cost, int64_t agent_ms)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = SW_STORE_COST_ADD;
+    op->at = bucket_ms;
+    op->cost = cost;
+    op->agent_ms = agent_ms;
+    if (dup_field(&op->name, swarm ? swarm : "") || dup_field(&op->spec, template_name)) {
+        b->len--;
+        sw_free(op->name);
+        sw_free(op->spec);
+        return SW_ENOMEM;
+    }
+    return 0;
+}
+
+int sw_store_batch_add_scaled(struct sw_store_batch *b, const char *swarm, int64_t replicas)
+{
+    struct sw_store_op *op = batch_push(b);
+    if (op == NULL)
+        return SW_ENOMEM;
+    op->kind = SW_STORE_SWARM_SCALED;
+    op->at = replicas;
+    if (dup_field(&op->name, swarm)) {
+        b->len--;
         return SW_ENOMEM;
     }
     return 0;

@@ -23,9 +23,10 @@ struct sqlite_store {
     sqlite3_stmt *spec_put[2], *spec_delete[2]; /* [0] templates, [1] swarms */
     sqlite3_stmt *task_prune;
     sqlite3_stmt *begin, *commit; /* prepared once: no SQL parsing per commit */
-    sqlite3_stmt *task_get, *task_by_key;
+    sqlite3_stmt *task_get, *task_by_key, *task_children;
     sqlite3_stmt *event_insert, *event_prune, *mem_put, *mem_delete, *mem_hist_put, *mem_hist_prune,
         *webhook_put, *webhook_delete;
+    sqlite3_stmt *cost_add, *cost_seq, *swarm_scaled;
     char *path;
 };
 
@@ -33,7 +34,7 @@ struct sqlite_store {
     "id, capability, state, priority, payload, labels, idempotency_key, swarm, parent, "           \
     "attempt, max_attempts, dead, timeout_ms, backoff_initial_ms, backoff_max_ms, "                \
     "backoff_multiplier, created_at, updated_at, run_at, queued_at, started_at, finished_at, "     \
-    "lease_id, agent_id, result, error, progress"
+    "lease_id, agent_id, result, error, progress, after_ids, fan_in, quorum"
 
 static int sqlite_fail(sqlite3 *db, const char *what)
 {
@@ -130,7 +131,9 @@ static int prepare_all(struct sqlite_store *s)
     } stmts[] = {
         {s->writer, &s->task_insert,
          "INSERT INTO tasks (" TASK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"},
+         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, "
+         "?28, "
+         "?29, ?30)"},
         {s->writer, &s->task_update,
          "UPDATE tasks SET state = ?2, attempt = ?10, dead = ?12, updated_at = ?18, run_at = ?19, "
          "queued_at = ?20, started_at = ?21, finished_at = ?22, lease_id = ?23, agent_id = ?24, "
@@ -153,7 +156,7 @@ static int prepare_all(struct sqlite_store *s)
         {s->writer, &s->begin, "BEGIN IMMEDIATE"},
         {s->writer, &s->commit, "COMMIT"},
         {s->writer, &s->task_prune,
-         "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE id < ?1 AND state >= 3 "
+         "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE id < ?1 AND state IN (3, 4, 5) "
          "LIMIT 20000)"},
         {s->writer, &s->agent_delete, "DELETE FROM agents WHERE id = ?1"},
         {s->reader, &s->task_get, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1"},
@@ -182,6 +185,15 @@ static int prepare_all(struct sqlite_store *s)
         {s->writer, &s->webhook_delete, "DELETE FROM webhooks WHERE id = ?1"},
         {s->reader, &s->task_by_key,
          "SELECT " TASK_COLUMNS " FROM tasks WHERE idempotency_key = ?1"},
+        {s->reader, &s->task_children,
+         "SELECT " TASK_COLUMNS " FROM tasks WHERE parent = ?1 AND parent > 0 AND id > ?2 "
+         "ORDER BY parent, id LIMIT ?3"},
+        {s->writer, &s->cost_add,
+         "INSERT INTO costs (swarm, template, bucket, cost, agent_ms) VALUES (?1, ?2, ?3, ?4, "
+         "?5) ON CONFLICT (swarm, template, bucket) DO UPDATE SET cost = cost + ?4, "
+         "agent_ms = agent_ms + ?5"},
+        {s->writer, &s->cost_seq, "UPDATE costs_seq SET seq = ?1 WHERE id = 1"},
+        {s->writer, &s->swarm_scaled, "UPDATE swarms SET scaled = ?2 WHERE name = ?1"},
     };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v3(stmts[i].db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -195,14 +207,15 @@ static void sqlite_close(struct sw_store *base)
     struct sqlite_store *s = (struct sqlite_store *)base;
     if (s == NULL)
         return;
-    sqlite3_stmt *all[] = {s->task_insert,    s->task_update,    s->agent_put,      s->agent_delete,
-                           s->task_get,       s->task_by_key,    s->spec_put[0],    s->spec_put[1],
-                           s->spec_delete[0], s->spec_delete[1], s->task_prune,     s->begin,
-                           s->commit,         s->event_insert,   s->event_prune,    s->mem_put,
-                           s->mem_delete,     s->mem_hist_put,   s->mem_hist_prune, s->webhook_put,
-                           s->webhook_delete};
+    sqlite3_stmt *all[] = {
+        s->task_insert,    s->task_update, s->agent_put,    s->agent_delete,   s->task_get,
+        s->task_by_key,    s->spec_put[0], s->spec_put[1],  s->spec_delete[0], s->spec_delete[1],
+        s->task_prune,     s->begin,       s->commit,       s->event_insert,   s->event_prune,
+        s->mem_put,        s->mem_delete,  s->mem_hist_put, s->mem_hist_prune, s->webhook_put,
+        s->webhook_delete, s->cost_add,    s->cost_seq,     s->swarm_scaled};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
+    sqlite3_finalize(s->task_children);
     sqlite3_close(s->reader);
     if (s->writer) {
         sqlite3_wal_checkpoint_v2(s->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -278,6 +291,11 @@ static int row_to_task(sqlite3_stmt *st, struct sw_task **out)
     rc = rc ? rc : column_dup(st, 24, &t->result);
     rc = rc ? rc : column_dup(st, 25, &t->error);
     rc = rc ? rc : column_dup(st, 26, &t->progress);
+    const char *after = (const char *)sqlite3_column_text(st, 27);
+    if (rc == 0 && after)
+        rc = sw_task_after_parse(t, after) == SW_ENOMEM ? SW_ENOMEM : 0;
+    t->fan_in = sqlite3_column_int(st, 28);
+    t->quorum = sqlite3_column_int(st, 29);
     if (rc == 0 && (t->state < 0 || t->state >= SW_TASK_NSTATES || t->capability == NULL))
         rc = SW_ESTORE;
     if (rc) {
@@ -330,6 +348,15 @@ static void bind_task(sqlite3_stmt *st, const struct sw_task *t, int insert)
     sqlite3_bind_int64(st, 15, t->backoff.max_ms);
     sqlite3_bind_double(st, 16, t->backoff.multiplier);
     sqlite3_bind_int64(st, 17, t->created_at);
+    sqlite3_bind_int(st, 29, t->fan_in);
+    sqlite3_bind_int(st, 30, t->quorum);
+    if (t->nafter == 0)
+        return;
+    struct sw_buf after;
+    sw_buf_init(&after, (size_t)SW_TASK_MAX_AFTER * 24 + 8);
+    if (sw_task_after_render(t, &after) == 0) /* else written NULL: the row still goes in */
+        sqlite3_bind_text(st, 28, after.data, (int)after.len, SQLITE_TRANSIENT);
+    sw_buf_free(&after);
 }
 
 static void bind_agent(sqlite3_stmt *st, const struct sw_agent *a, const char *caps)
@@ -410,7 +437,23 @@ static int apply_event(struct sqlite_store *s, const struct sw_event *ev)
     return step_done(s->writer, st);
 }
 
-static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
+/* Cost added to a bucket; the sequence of its batch tells readers which changes they saw. */
+static int apply_cost(struct sqlite_store *s, const struct sw_store_op *op, uint64_t seq)
+{
+    sqlite3_stmt *st = s->cost_add;
+    bind_text(st, 1, op->name);
+    bind_text(st, 2, op->spec);
+    sqlite3_bind_int64(st, 3, op->at);
+    sqlite3_bind_double(st, 4, op->cost);
+    sqlite3_bind_int64(st, 5, op->agent_ms);
+    int rc = step_done(s->writer, st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s->cost_seq, 1, (sqlite3_int64)seq);
+    return step_done(s->writer, s->cost_seq);
+}
+
+static int apply_op(struct sqlite_store *s, const struct sw_store_op *op, uint64_t seq)
 {
     sqlite3_stmt *st;
     switch (op->kind) {
@@ -461,6 +504,16 @@ static int apply_op(struct sqlite_store *s, const struct sw_store_op *op)
         st = s->webhook_delete;
         sqlite3_bind_int64(st, 1, op->at);
         break;
+    case SW_STORE_COST_ADD:
+        return apply_cost(s, op, seq);
+    case SW_STORE_SWARM_SCALED:
+        st = s->swarm_scaled;
+        bind_text(st, 1, op->name);
+        if (op->at >= 0)
+            sqlite3_bind_int64(st, 2, op->at);
+        else
+            sqlite3_bind_null(st, 2);
+        break;
     default:
         st = s->spec_delete[op->kind == SW_STORE_SWARM_DELETE];
         bind_text(st, 1, op->name);
@@ -475,7 +528,7 @@ static int sqlite_commit(struct sw_store *base, const struct sw_store_batch *b)
     int rc = step_done(s->writer, s->begin);
     for (; rc == 0 && b; b = b->next)
         for (size_t i = 0; rc == 0 && i < b->len; i++)
-            rc = apply_op(s, &b->ops[i]);
+            rc = apply_op(s, &b->ops[i], b->seq);
     if (rc == 0)
         rc = step_done(s->writer, s->commit);
     if (rc && !sqlite3_get_autocommit(s->writer))
@@ -584,7 +637,7 @@ static void *load_reader_main(void *arg)
     struct load_chunk *c = NULL;
     int rc = sqlite3_prepare_v2(r->db,
                                 "SELECT " TASK_COLUMNS " FROM tasks NOT INDEXED "
-                                "WHERE id >= ?1 AND id < ?2 AND state < 3",
+                                "WHERE id >= ?1 AND id < ?2 AND (state < 3 OR state = 6)",
                                 -1, &st, NULL) == SQLITE_OK
                  ? 0
                  : sqlite_fail(r->db, "load");
@@ -630,12 +683,14 @@ static int live_range(struct sqlite_store *s, int64_t *first, int64_t *end)
 {
     sqlite3_stmt *st = NULL;
     *first = *end = 0;
-    if (sqlite3_prepare_v2(s->reader,
-                           "SELECT (SELECT min(m) FROM (SELECT min(id) AS m FROM tasks WHERE "
-                           "state = 0 UNION ALL SELECT min(id) FROM tasks WHERE state = 1 UNION "
-                           "ALL SELECT min(id) FROM tasks WHERE state = 2)), "
-                           "(SELECT max(id) FROM tasks)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->reader,
+            "SELECT (SELECT min(m) FROM (SELECT min(id) AS m FROM tasks WHERE "
+            "state = 0 UNION ALL SELECT min(id) FROM tasks WHERE state = 1 UNION "
+            "ALL SELECT min(id) FROM tasks WHERE state = 2 UNION ALL SELECT min(id) FROM tasks "
+            "WHERE state = 6)), "
+            "(SELECT max(id) FROM tasks)",
+            -1, &st, NULL) != SQLITE_OK)
         return sqlite_fail(s->reader, "load");
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
         *first = sqlite3_column_int64(st, 0);
@@ -831,6 +886,34 @@ static int sqlite_task_by_key(struct sw_store *base, const char *key, struct sw_
     struct sqlite_store *s = (struct sqlite_store *)base;
     sqlite3_bind_text(s->task_by_key, 1, key, -1, SQLITE_STATIC);
     return read_one(s, s->task_by_key, out);
+}
+
+static int sqlite_task_children(struct sw_store *base, uint64_t parent, uint64_t after_id,
+                                size_t limit, struct sw_task ***out, size_t *n)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = s->task_children;
+    struct sw_task **tasks = sw_calloc(limit + 1, sizeof *tasks);
+    size_t count = 0;
+    int rc = tasks ? 0 : SW_ENOMEM, step = SQLITE_DONE;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)after_id);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    while (rc == 0 && count < limit && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = row_to_task(st, &tasks[count++]);
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sqlite_fail(s->reader, "children");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc) {
+        for (size_t i = 0; i < count; i++)
+            sw_task_free(tasks[i]);
+        sw_free(tasks);
+        return rc;
+    }
+    *out = tasks;
+    *n = count;
+    return 0;
 }
 
 static int sqlite_task_list(struct sw_store *base, const struct sw_task_filter *f,
@@ -1042,6 +1125,66 @@ static int sqlite_memory_history(struct sw_store *base, const char *ns, const ch
     return 0;
 }
 
+/* ---- costs and autoscaled counts ---- */
+
+static int sqlite_cost_totals(struct sw_store *base, int64_t since_ms,
+                              int (*row)(void *ctx, const char *swarm, const char *template_name,
+                                         double cost, int64_t agent_ms),
+                              void *ctx, uint64_t *seq)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = NULL, *last = NULL;
+    int rc = exec_sql(s->reader, "BEGIN"); /* one snapshot for the rows and their sequence */
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->reader,
+                           "SELECT swarm, template, sum(cost), sum(agent_ms) FROM costs WHERE "
+                           "bucket >= ?1 GROUP BY swarm, template ORDER BY swarm, template",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->reader, "SELECT seq FROM costs_seq WHERE id = 1", -1, &last, NULL) !=
+            SQLITE_OK)
+        rc = sqlite_fail(s->reader, "costs");
+    if (rc == 0)
+        sqlite3_bind_int64(st, 1, since_ms);
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *swarm = (const char *)sqlite3_column_text(st, 0);
+        const char *tmpl = (const char *)sqlite3_column_text(st, 1);
+        if (swarm && tmpl)
+            rc = row(ctx, swarm, tmpl, sqlite3_column_double(st, 2), sqlite3_column_int64(st, 3));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sqlite_fail(s->reader, "costs");
+    *seq = 0;
+    if (rc == 0 && sqlite3_step(last) == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(last, 0);
+    sqlite3_finalize(st);
+    sqlite3_finalize(last);
+    exec_sql(s->reader, "COMMIT");
+    return rc;
+}
+
+static int sqlite_swarm_scaled(struct sw_store *base,
+                               int (*row)(void *ctx, const char *swarm, int64_t replicas),
+                               void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = 0, step = SQLITE_DONE;
+    if (sqlite3_prepare_v2(s->reader, "SELECT name, scaled FROM swarms WHERE scaled IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlite_fail(s->reader, "scaled");
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name)
+            rc = row(ctx, name, sqlite3_column_int64(st, 1));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sqlite_fail(s->reader, "scaled");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const struct sw_store_ops sw_store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1051,8 +1194,11 @@ const struct sw_store_ops sw_store_sqlite_ops = {
     .task_get = sqlite_task_get,
     .task_by_key = sqlite_task_by_key,
     .task_list = sqlite_task_list,
+    .task_children = sqlite_task_children,
     .event_list = sqlite_event_list,
     .event_bounds = sqlite_event_bounds,
     .event_seq_at = sqlite_event_seq_at,
     .memory_history = sqlite_memory_history,
+    .cost_totals = sqlite_cost_totals,
+    .swarm_scaled = sqlite_swarm_scaled,
 };

@@ -39,6 +39,9 @@ enum sw_store_op_kind {
                                 expired; flag = history kept */
     SW_STORE_WEBHOOK_PUT,    /* at = id, name = spec JSON, spec = delivery state JSON */
     SW_STORE_WEBHOOK_DELETE, /* at = id */
+    SW_STORE_COST_ADD,       /* name = swarm ("" for none), spec = template, at = minute
+                                bucket (wall ms): cost and agent_ms are added to it */
+    SW_STORE_SWARM_SCALED,   /* name = swarm, at = its autoscaled replicas (-1: none) */
 };
 
 /* One row change: a snapshot that the writer thread owns. */
@@ -52,6 +55,8 @@ struct sw_store_op {
     struct sw_mem_entry *mem;     /* snapshot (owned) */
     int flag;
     int64_t at;
+    double cost;      /* SW_STORE_COST_ADD */
+    int64_t agent_ms; /* SW_STORE_COST_ADD */
 };
 
 struct sw_store_batch {
@@ -106,6 +111,10 @@ struct sw_store_ops {
     /* New array of new tasks (caller frees all). */
     int (*task_list)(struct sw_store *st, const struct sw_task_filter *f, struct sw_task ***out,
                      size_t *n);
+    /* The children of task `parent` (parent > 0) with an id above after_id, in id order,
+     * at most limit: a new array of new tasks (caller frees all). */
+    int (*task_children)(struct sw_store *st, uint64_t parent, uint64_t after_id, size_t limit,
+                         struct sw_task ***out, size_t *n);
     /* Events (new array of new events; caller frees). Bounds: first and last stored
      * sequence (0, 0 when empty). */
     int (*event_list)(struct sw_store *st, const struct sw_event_query *q, struct sw_event ***out,
@@ -116,6 +125,16 @@ struct sw_store_ops {
     /* A key's last versions, newest first, as a JSON array text (caller frees). */
     int (*memory_history)(struct sw_store *st, const char *ns, const char *key, size_t limit,
                           char **json);
+    /* Costs summed per swarm and template over the minute buckets that start at or after
+     * since_ms, each row handed to row (non-zero stops); *seq is the batch sequence of the
+     * last cost change the read saw, so that changes committed after it can be told apart. */
+    int (*cost_totals)(struct sw_store *st, int64_t since_ms,
+                       int (*row)(void *ctx, const char *swarm, const char *template_name,
+                                  double cost, int64_t agent_ms),
+                       void *ctx, uint64_t *seq);
+    /* The autoscaled replicas stored for each swarm that has them. */
+    int (*swarm_scaled)(struct sw_store *st,
+                        int (*row)(void *ctx, const char *swarm, int64_t replicas), void *ctx);
 };
 
 struct sw_store {
@@ -143,6 +162,11 @@ int sw_store_batch_add_memory_delete(struct sw_store_batch *b, const char *ns, c
 /* state NULL = delete the webhook. */
 int sw_store_batch_add_webhook(struct sw_store_batch *b, uint64_t id, const char *spec,
                                const char *state);
+/* Adds cost and agent time to the (swarm, template, minute bucket) row. */
+int sw_store_batch_add_cost(struct sw_store_batch *b, const char *swarm, const char *template_name,
+                            int64_t bucket_ms, double cost, int64_t agent_ms);
+/* The autoscaled replicas of a swarm (-1: none). */
+int sw_store_batch_add_scaled(struct sw_store_batch *b, const char *swarm, int64_t replicas);
 void sw_store_batch_free(struct sw_store_batch *b);
 
 #endif

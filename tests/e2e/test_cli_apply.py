@@ -116,7 +116,7 @@ class CliApplyTest(harness.DaemonTestCase):
                          '"hi"')
         status = self.ok("status", "main")
         self.assertRegex(status, r"(?m)^name:\s+main$")
-        self.assertRegex(status, r"(?m)^ID\s+NAME\s+STATE\s+PID\s+RESTARTS\s+UPTIME\s+LAST-EXIT$")
+        self.assertRegex(status, r"(?m)^ID\s+NAME\s+STATE\s+PID\s+RESTARTS\s+UPTIME\s+LAST-EXIT\s+BREAKER$")
         self.assertEqual(len(re.findall(r"(?m)^a_[0-9a-f]+\s+main-\d", status)), 2)
         self.assertIn("1 swarm; agents: 2 up of 2", self.ok("status"))
 
