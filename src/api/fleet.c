@@ -7,6 +7,7 @@
  * carries them out. Tasks reach managed agents through the scheduler's lease waiters,
  * exactly as a remote agent's long poll: see runner.c for the processes themselves. */
 #include "fleet.h"
+#include "sched/registry.h"
 #include "emit.h"
 #include "runner.h"
 #include "scaling.h"
@@ -618,10 +619,20 @@ void sw_fleet_agent_exited(struct sw_server *s, struct sw_agent *a, const struct
 
 /* ---- cold start ---- */
 
+static int agent_serves(const struct sw_agent *a, const char *capability)
+{
+    int version;
+    for (size_t i = 0; i < a->ncapabilities; i++)
+        if (sw_capability_serves(a->capabilities[i], capability, &version))
+            return 1;
+    return 0;
+}
+
 static int provides(const struct sw_template *t, const char *capability)
 {
+    int version;
     for (size_t i = 0; t && i < t->ncapabilities; i++)
-        if (strcmp(t->capabilities[i], capability) == 0)
+        if (sw_capability_serves(t->capabilities[i], capability, &version))
             return 1;
     return 0;
 }
@@ -638,7 +649,7 @@ void sw_fleet_cold_start(struct sw_server *s, const char *capability)
     struct sw_agent *resting = NULL;
     while (sw_map_next(&s->sched.agents, &pos, NULL, &value)) {
         struct sw_agent *a = value;
-        if (!sw_agent_has_capability(a, capability))
+        if (!agent_serves(a, capability))
             continue;
         if (sw_agent_running(a) || a->state == SW_AGENT_STARTING || a->state == SW_AGENT_BACKOFF)
             return; /* it will be served */

@@ -550,14 +550,32 @@ static void apply_lease(struct sw_task *t, void *arg)
         t->lease_deadline = l->now + t->timeout_ms;
 }
 
+/* The queue of a versioned capability's bare name ("resize" for "resize@2"): a request
+ * without a version may be served by any version. NULL when unversioned or absent. */
+static struct sw_queue *bare_queue(struct sw_sched *s, const char *capability)
+{
+    const char *at = strchr(capability, '@');
+    char name[160];
+    if (at == NULL || (size_t)(at - capability) >= sizeof name)
+        return NULL;
+    memcpy(name, capability, (size_t)(at - capability));
+    name[at - capability] = '\0';
+    return sw_strmap_get(&s->queues, name);
+}
+
+static void consider(struct sw_queue *q, struct sw_task **best)
+{
+    struct sw_task *head = q ? sw_heap_peek(&q->ready) : NULL;
+    if (head && (*best == NULL || sw_heap_less_ready(head, *best)))
+        *best = head;
+}
+
 static struct sw_task *best_ready(struct sw_sched *s, struct sw_agent *a)
 {
     struct sw_task *best = NULL;
     for (size_t i = 0; i < a->ncapabilities; i++) {
-        struct sw_queue *q = sw_strmap_get(&s->queues, a->capabilities[i]);
-        struct sw_task *head = q ? sw_heap_peek(&q->ready) : NULL;
-        if (head && (best == NULL || sw_heap_less_ready(head, best)))
-            best = head;
+        consider(sw_strmap_get(&s->queues, a->capabilities[i]), &best);
+        consider(bare_queue(s, a->capabilities[i]), &best);
     }
     return best;
 }

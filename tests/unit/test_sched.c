@@ -439,6 +439,24 @@ static void test_lease_by_capability(void **state)
     assert_int_equal(c1->state, SW_TASK_QUEUED); /* nobody runs "c" */
 }
 
+/* "resize@2" serves "resize@2" and bare "resize", never "resize@1". */
+static void test_lease_versions(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_task *v1 = submit(f, "resize@1", 0, NOW);
+    struct sw_task *bare = submit(f, "resize", 0, NOW + 1);
+    struct sw_task *v2 = submit(f, "resize@2", 0, NOW + 2);
+    struct sw_agent *two = add_agent(f, "v2", 4, "resize@2", NOW);
+    struct sw_agent *plain = add_agent(f, "plain", 4, "resize", NOW);
+    struct sw_task *got[4];
+
+    assert_int_equal(lease(f, two, 4, NOW + 10, got), 2);
+    assert_ptr_equal(got[0], bare); /* the older first */
+    assert_ptr_equal(got[1], v2);
+    assert_int_equal(lease(f, plain, 4, NOW + 10, got), 0); /* a bare provider: bare only */
+    assert_int_equal(v1->state, SW_TASK_QUEUED);
+}
+
 static void test_lease_bounded_by_slots(void **state)
 {
     struct fixture *f = *state;
@@ -1513,6 +1531,7 @@ int main(void)
         T(test_submit),
         T(test_lease_priority_then_age),
         T(test_lease_by_capability),
+        T(test_lease_versions),
         T(test_lease_bounded_by_slots),
         T(test_lease_fields),
         T(test_complete),
