@@ -106,22 +106,7 @@ static int agent_table(const json_t *agents)
 
 static int agent_ls(struct sw_cli *cli)
 {
-    struct sw_client *client;
-    json_t *reply = NULL;
-    int rc = sw_cli_client(cli, &client);
-
-    if (rc == 0)
-        rc = sw_client_call(client, "GET", "/v1/agents", NULL, 0, &reply);
-    if (rc == 0 && !cli->json && !json_is_array(json_object_get(reply, "agents"))) {
-        fprintf(stderr, "swarm: the agent list from the daemon has no \"agents\" array\n");
-        rc = SW_EBAD_JSON;
-    }
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, reply);
-    else if (rc == 0)
-        rc = agent_table(json_object_get(reply, "agents"));
-    json_decref(reply);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_list(cli, "/v1/agents", "agents", agent_table);
 }
 
 /* The key: value view of one agent. */

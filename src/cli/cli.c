@@ -291,6 +291,27 @@ int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json
     return sw_cli_exit(cli, rc);
 }
 
+int sw_cli_list(struct sw_cli *cli, const char *path, const char *key,
+                int (*table)(const json_t *items))
+{
+    struct sw_client *client;
+    json_t *reply = NULL;
+    int rc = sw_cli_client(cli, &client);
+
+    if (rc == 0)
+        rc = sw_client_call(client, "GET", path, NULL, 0, &reply);
+    if (rc == 0 && !cli->json && !json_is_array(json_object_get(reply, key))) {
+        fprintf(stderr, "swarm: the daemon's reply to GET %s has no \"%s\" array\n", path, key);
+        rc = SW_EBAD_JSON;
+    }
+    if (rc == 0 && cli->json)
+        sw_output_json(stdout, reply);
+    else if (rc == 0)
+        rc = table(json_object_get(reply, key));
+    json_decref(reply);
+    return sw_cli_exit(cli, rc);
+}
+
 int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix)
 {
     struct sw_client *client;

@@ -61,6 +61,9 @@ int sw_cli_show(struct sw_cli *cli, const char *prefix, void (*print)(const json
 /* POST <prefix><first operand><suffix> with {}, then print the reply (-o json) or
  * "ID STATE". Returns the exit status. */
 int sw_cli_act(struct sw_cli *cli, const char *prefix, const char *suffix);
+/* GET path and prints its array `key` with table() (the whole reply with -o json). */
+int sw_cli_list(struct sw_cli *cli, const char *path, const char *key,
+                int (*table)(const json_t *items));
 
 /* The largest JSON argument read from a file or stdin (sw_cli_json_arg). */
 #define SW_CLI_JSON_ARG_MAX ((size_t)64 << 20)

@@ -72,22 +72,7 @@ static int webhook_table(const json_t *webhooks)
 
 static int webhook_ls(struct sw_cli *cli)
 {
-    struct sw_client *client;
-    json_t *reply = NULL;
-    int rc = sw_cli_client(cli, &client);
-
-    if (rc == 0)
-        rc = sw_client_call(client, "GET", "/v1/webhooks", NULL, 0, &reply);
-    if (rc == 0 && !cli->json && !json_is_array(json_object_get(reply, "webhooks"))) {
-        fprintf(stderr, "swarm: the webhook list from the daemon has no \"webhooks\" array\n");
-        rc = SW_EBAD_JSON;
-    }
-    if (rc == 0 && cli->json)
-        sw_output_json(stdout, reply);
-    else if (rc == 0)
-        rc = webhook_table(json_object_get(reply, "webhooks"));
-    json_decref(reply);
-    return sw_cli_exit(cli, rc);
+    return sw_cli_list(cli, "/v1/webhooks", "webhooks", webhook_table);
 }
 
 /* The key: value view of one webhook. */
