@@ -39,7 +39,7 @@ cleanup() {
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$(dirname "$0")/bench_lib.sh"
 
 # the load generator: beside the daemon if built there and current, else compiled here
 LOADGEN=$(dirname "$SWARMD_BIN")/memory_cas
@@ -117,32 +117,7 @@ run_one() {
 }
 
 # median_of TARGET: the median of every numeric key of that target's RESULT lines
-median_of() {
-    grep "^RESULT target=$1 " "$WORK/results" | awk '
-    {
-        n++
-        for (i = 2; i <= NF; i++) {
-            k = $i; sub(/=.*/, "", k); v = substr($i, length(k) + 2)
-            if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
-            val[k, n] = v
-        }
-    }
-    END {
-        if (!n) exit 1
-        line = "RESULT median"
-        for (j = 1; j <= nk; j++) {
-            k = order[j]
-            if (k == "rep") continue
-            if (val[k, 1] !~ /^-?[0-9.]+$/) { line = line " " k "=" val[k, 1]; continue }
-            for (r = 1; r <= n; r++) a[r] = val[k, r] + 0
-            for (x = 2; x <= n; x++) { t = a[x]; y = x - 1
-                while (y >= 1 && a[y] > t) { a[y + 1] = a[y]; y-- } a[y + 1] = t }
-            line = line " " k "=" ((n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
-        }
-        print line " reps=" n
-    }'
-}
-field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2); exit }'; }
+median_of() { grep "^RESULT target=$1 " "$WORK/results" | results_median; }
 
 targets="swarmd redis"
 etcd_note=

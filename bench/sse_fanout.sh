@@ -47,7 +47,7 @@ cleanup() {
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$(dirname "$0")/bench_lib.sh"
 
 # the probe: beside the daemon if built there and current, else compiled here
 PROBE=$(dirname "$SWARMD_BIN")/sse_fanout
@@ -62,55 +62,10 @@ start_daemon() {
     mkdir -p "$dir"
     "$SWARMD_BIN" --home "$dir" --log-level warn --max-connections "$max_connections" 2>"$dir/log" &
     daemon_pid=$!
-    for _ in $(seq 2000); do
-        curl -fs --unix-socket "$dir/swarm.sock" http://x/ready >/dev/null 2>&1 && return 0
-        kill -0 "$daemon_pid" 2>/dev/null || { echo "swarmd exited: $(tail -3 "$dir/log")" >&2; exit 1; }
-        sleep 0.01
-    done
-    echo "swarmd not ready after 20 s" >&2
-    exit 1
+    wait_ready "$dir"
 }
 
-# stop_daemon: SIGTERM, bounded wait (60 s), then SIGKILL
-stop_daemon() {
-    [ -n "$daemon_pid" ] || return 0
-    kill -TERM "$daemon_pid" 2>/dev/null || true
-    for _ in $(seq 6000); do
-        kill -0 "$daemon_pid" 2>/dev/null || break
-        sleep 0.01
-    done
-    kill -KILL "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-    daemon_pid=
-}
 
-median_of() {
-    awk '
-    /^RESULT / {
-        n++
-        for (i = 2; i <= NF; i++) {
-            k = $i; sub(/=.*/, "", k); v = substr($i, length(k) + 2)
-            if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
-            val[k, n] = v
-        }
-    }
-    END {
-        if (!n) exit 1
-        line = "RESULT median"
-        for (j = 1; j <= nk; j++) {
-            k = order[j]
-            if (k == "rep") continue
-            if (val[k, 1] !~ /^-?[0-9.]+$/) { line = line " " k "=" val[k, 1]; continue }
-            for (r = 1; r <= n; r++) a[r] = val[k, r] + 0
-            for (x = 2; x <= n; x++) { t = a[x]; y = x - 1
-                while (y >= 1 && a[y] > t) { a[y + 1] = a[y]; y-- } a[y + 1] = t }
-            line = line " " k "=" ((n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
-        }
-        print line " reps=" n
-    }'
-}
-field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2); exit }'; }
-mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 log "subscribers=$SUBSCRIBERS rate=$RATE seconds=$SECONDS_PER_RUN reps=$REPS max-connections=$max_connections nofile=$(ulimit -n)"
 failed=0
@@ -130,7 +85,7 @@ for rep in $(seq "$REPS"); do
     [ "$rc" = 0 ] || { failed=1; log "run $rep: not every event reached every subscriber (ok=0 above)"; }
     [ "$errors" = 0 ] || { log "run $rep: errors in the daemon's log:"; grep 'level=error' "$dir/log" | head -5 >&2; }
 done
-m=$(median_of <"$WORK/results" 2>/dev/null) || { echo "no run gave a result" >&2; exit 1; }
+m=$(results_median <"$WORK/results" 2>/dev/null) || { echo "no run gave a result" >&2; exit 1; }
 echo "$m"
 
 echo
