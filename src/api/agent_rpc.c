@@ -5,6 +5,7 @@
  * invalid request, method not found). A bad line is logged and answered, never fatal. */
 #include "runner_int.h"
 #include "fleet.h"
+#include "routing.h"
 #include "server.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -89,6 +90,36 @@ static void rpc_refused(struct agent_rt *rt, json_t *id, const struct sw_refusal
                                why->message, "data", data));
 }
 
+/* A task.submit the router refused: -32000 with the API error's code and field. */
+static void rpc_not_routed(struct agent_rt *rt, json_t *id, const struct sw_routing_refusal *why)
+{
+    json_t *data = json_pack("{s:s, s:s}", "code", sw_strerror_code(why->rc), "field", why->field);
+    sw__rpc_send(rt, json_pack("{s:s, s:O, s:{s:i, s:s, s:o}}", "jsonrpc", "2.0", "id",
+                               id ? id : json_null(), "error", "code", -32000, "message",
+                               why->message, "data", data));
+}
+
+/* Delegation: the task an agent submits for a capability its swarm lacks (routed
+ * elsewhere, or unrouted) is a child of the task the agent runs: the one params.parent
+ * names (a task it holds), else the one it runs (of several, the last leased). 0, or -1
+ * when params.parent names no task the agent runs. */
+static int delegate(struct agent_rt *rt, json_t *params, struct sw_task *t)
+{
+    const struct sw_agent *a = rt->agent;
+    const char *named = json_string_value(json_object_get(params, "parent"));
+    uint64_t parent = 0;
+    if (named && sw_id_parse('t', named, &parent))
+        return -1;
+    if (named == NULL && (a->swarm == NULL || (t->swarm && strcmp(t->swarm, a->swarm) == 0)))
+        return 0; /* served in its own swarm: not a delegation */
+    for (const struct sw_task *held = a->leases; held; held = held->agent_next)
+        if (parent == 0 || held->id == parent) {
+            t->parent = held->id;
+            return 0;
+        }
+    return named ? -1 : 0;
+}
+
 static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
 {
     struct sw_server *s = rt->server;
@@ -124,8 +155,24 @@ static void rpc_task_submit(struct agent_rt *rt, json_t *id, json_t *params)
                           : s->cfg.sched.default_max_attempts;
     t->backoff = s->cfg.sched.default_backoff;
     t->run_at = now + json_integer_value(json_object_get(params, "delay_ms"));
-    if (rt->agent->swarm)
-        sw_task_set_str(&t->swarm, rt->agent->swarm);
+    const char *swarm = json_string_value(json_object_get(params, "swarm"));
+    t->wait_for_provider = json_is_true(json_object_get(params, "wait_for_provider"));
+    struct sw_routing_refusal no_route = {0};
+    int rc = sw_task_set_str(&t->swarm, swarm);
+    rc = rc ? rc : sw_routing_route(s, rt->agent, t, &no_route);
+    if (rc) {
+        sw_task_free(t);
+        if (no_route.rc)
+            rpc_not_routed(rt, id, &no_route);
+        else
+            rpc_error(rt, id, -32603, "out of memory");
+        return;
+    }
+    if (delegate(rt, params, t)) {
+        sw_task_free(t);
+        rpc_error(rt, id, -32602, "params.parent must name a task this agent runs");
+        return;
+    }
     struct sw_refusal why;
     if (sw_admission_check(s, rt->agent, t->swarm, 1, now, &why)) {
         sw_task_free(t);

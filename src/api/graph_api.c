@@ -10,6 +10,7 @@
 #include "admission.h"
 #include "json_in.h"
 #include "routes.h"
+#include "routing.h"
 #include "server.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -514,13 +515,21 @@ static int plan_order(struct plan *p)
 
 /* ---- pass 5: admission, then creation ---- */
 
-/* Each swarm named by the new tasks admits its share (max_queue, rate limits). */
+/* Each new task is routed (routing.c), then each swarm they go to admits its share
+ * (max_queue, rate limits). */
 static int plan_admit(struct plan *p)
 {
     struct sw_strmap counts;
     sw_strmap_init(&counts);
     size_t none = 0;
     int rc = 0;
+    for (size_t k = 0; rc == 0 && k < p->n; k++)
+        if (!p->items[k].existing)
+            rc = sw_routing_admit(p->req, p->items[k].t, p->items[k].path);
+    if (rc) {
+        sw_strmap_free(&counts);
+        return rc;
+    }
     for (size_t k = 0; rc == 0 && k < p->n; k++) {
         const char *swarm = p->items[k].t->swarm;
         if (p->items[k].existing)

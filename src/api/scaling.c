@@ -110,8 +110,9 @@ static const struct sw_template *swarm_template(struct sw_server *s, const struc
     return sw->template_name ? sw_strmap_get(&s->templates, sw->template_name) : NULL;
 }
 
-/* Tasks queued for the capabilities of the swarm's template: "name@2" also counts the
- * queue of bare "name" (served by any version). */
+/* Tasks queued for the capabilities of the swarm's template that its agents may take
+ * (unrouted, or routed to it): "name@2" also counts the queue of bare "name" (served by
+ * any version). */
 static int64_t queued_for(struct sw_server *s, const struct sw_swarm *sw)
 {
     const struct sw_template *t = swarm_template(s, sw);
@@ -130,7 +131,7 @@ static int64_t queued_for(struct sw_server *s, const struct sw_swarm *sw)
             dup = strcmp(names[i], names[j]) == 0;
         struct sw_queue *q = dup ? NULL : sw_sched_queue(&s->sched, names[i]);
         if (q)
-            queued += q->count[SW_TASK_QUEUED];
+            queued += (int64_t)sw_queue_ready_for(q, sw->name);
     }
     return queued;
 }

@@ -42,6 +42,7 @@ struct sw_server_config {
     int64_t memory_history; /* versions of each key kept for ?history=1 */
     int64_t rate_limit;     /* submits per second per caller token, 0 = no limit */
     int64_t rate_burst;     /* the size of each caller's bucket, 0 = rate_limit */
+    int wait_for_provider;  /* --no-provider wait: every submit waits for a provider */
     struct sw_sched_config sched;
 };
 

@@ -6,6 +6,7 @@
 #include "graph_api.h"
 #include "json_in.h"
 #include "routes.h"
+#include "routing.h"
 #include "server.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -77,9 +78,10 @@ static int parse_capability(struct sw_request *req, json_t *root, int required,
 int sw__task_parse_submit(struct sw_request *req, json_t *root, struct sw_task *t, int64_t now,
                           int need_capability)
 {
-    static const char *const fields[] = {"capability",      "payload",      "priority", "delay_ms",
-                                         "timeout_ms",      "max_attempts", "backoff",  "labels",
-                                         "idempotency_key", "swarm",        "parent",   NULL};
+    static const char *const fields[] = {
+        "capability", "payload", "priority",        "delay_ms", "timeout_ms", "max_attempts",
+        "backoff",    "labels",  "idempotency_key", "swarm",    "parent",     "wait_for_provider",
+        "selector",   NULL};
     const struct sw_sched_config *sc = &req->server->cfg.sched;
     const char *capability = NULL, *key = NULL, *swarm = NULL, *parent = NULL;
     int64_t priority = 0, delay_ms = 0, timeout_ms = 0, attempts = sc->default_max_attempts;
@@ -98,6 +100,8 @@ int sw__task_parse_submit(struct sw_request *req, json_t *root, struct sw_task *
     rc = rc ? rc : sw_field_string(req, root, "idempotency_key", 0, 256, &key);
     rc = rc ? rc : sw_field_string(req, root, "swarm", 0, 128, &swarm);
     rc = rc ? rc : sw_field_string(req, root, "parent", 0, 64, &parent);
+    rc = rc ? rc : sw_field_bool(req, root, "wait_for_provider", &t->wait_for_provider);
+    rc = rc ? rc : sw_field_labels(req, root, "selector", &t->selector);
     if (rc == 0 && parent && sw_id_parse('t', parent, &t->parent)) {
         sw_reply_error(req, SW_EBAD_FIELD, "parent", "parent must be a task id");
         rc = SW_EBAD_FIELD;
@@ -157,7 +161,7 @@ void sw_api_task_submit(struct sw_request *req)
         goto out;
     if (t->idempotency_key && reply_existing_key(req, t->idempotency_key))
         goto out;
-    if (sw_admission_admit(req, t->swarm, 1))
+    if (sw_routing_admit(req, t, NULL) || sw_admission_admit(req, t->swarm, 1))
         goto out;
     int rc = sw_sched_submit(&s->sched, t, now);
     struct sw_task *created = t;

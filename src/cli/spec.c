@@ -26,8 +26,9 @@ static const char *const template_fields[] = {
 };
 
 static const char *const swarm_fields[] = {
-    "parent", "template", "replicas",  "scale",      "strategy", "intensity", "topology",
-    "queen",  "labels",   "max_queue", "rate_limit", "budget",   NULL,
+    "parent",     "template", "replicas",   "scale", "strategy", "intensity",
+    "topology",   "isolated", "delegation", "queen", "labels",   "max_queue",
+    "rate_limit", "budget",   "routing",    NULL,
 };
 
 const char *sw_spec_kind_name(enum sw_spec_kind kind)

@@ -152,6 +152,7 @@ static void fill_server_config(const struct sw_options *o, struct sw_server_conf
     c->sched.breaker.max_cooldown_ms = o->breaker_max_cooldown_ms;
     c->rate_limit = o->rate_limit;
     c->rate_burst = o->rate_burst;
+    c->wait_for_provider = o->no_provider == 1;
 }
 
 int main(int argc, char **argv)

@@ -77,5 +77,8 @@ const struct sw_config_entry sw_options_table[] = {
      "task submits per second per token (agent token, or admin and Unix clients); 0 = no limit"},
     {"rate-burst", "SWARMD_RATE_BURST", SW_CONFIG_INT, "0", OPT(rate_burst), NULL, 0, 1000000000,
      "submits a token may make at once before --rate-limit paces it (0 = --rate-limit)"},
+    {"no-provider", "SWARMD_NO_PROVIDER", SW_CONFIG_ENUM, "refuse", OPT(no_provider), "refuse|wait",
+     0, 0,
+     "a submit nothing can serve: refuse = 422 no_provider, wait = as with wait_for_provider"},
     {NULL, NULL, 0, NULL, 0, NULL, 0, 0, NULL},
 };

@@ -44,6 +44,7 @@ struct sw_options {
     int64_t breaker_max_cooldown_ms;
     int64_t rate_limit;
     int64_t rate_burst;
+    int no_provider; /* 0 refuse, 1 wait */
 };
 
 extern const struct sw_config_entry sw_options_table[];

@@ -28,6 +28,7 @@ void sw_swarm_free(struct sw_swarm *s)
     sw_free(s->queen);
     sw_template_free(s->queen_template);
     sw_free(s->labels);
+    sw_free(s->hash_key);
     sw_free(s->restart_at);
     sw_free(s);
 }
@@ -171,6 +172,28 @@ static int parse_queen(json_t *spec, struct sw_swarm *s, struct sw_field_error *
 }
 
 /* max_queue, and rate_limit: {per_second, burst}. */
+/* routing: {"hash": "payload.FIELD" | "labels.KEY"}: a task's agent is chosen by
+ * consistent hashing of that value. */
+static int parse_routing(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
+{
+    json_t *v = json_object_get(spec, "routing");
+    if (v == NULL || json_is_null(v))
+        return 0;
+    const char *key = json_string_value(json_object_get(v, "hash"));
+    if (!json_is_object(v) || json_object_size(v) != 1 || key == NULL)
+        return sw_field_fail(err, SW_EBAD_FIELD, "routing",
+                             "routing must be {\"hash\": \"payload.FIELD\"} or {\"hash\": "
+                             "\"labels.KEY\"}");
+    size_t len = strlen(key);
+    if (!((strncmp(key, "payload.", 8) == 0 && len > 8) ||
+          (strncmp(key, "labels.", 7) == 0 && len > 7)) ||
+        len > 135)
+        return sw_field_fail(err, SW_EBAD_FIELD, "routing.hash",
+                             "routing.hash must be payload.FIELD or labels.KEY");
+    s->hash_key = sw_strdup(key);
+    return s->hash_key ? 0 : SW_ENOMEM;
+}
+
 static int parse_shedding(json_t *spec, struct sw_swarm *s, struct sw_field_error *err)
 {
     static const char *const fields[] = {"per_second", "burst", NULL};
@@ -220,6 +243,9 @@ static int parse_body(const char *name, json_t *spec, struct sw_swarm *s,
         snprintf(err->field, sizeof err->field, "%s", field);
     }
     rc = rc ? rc : sw_field_get_enum(spec, "topology", "hierarchical|mesh", &s->topology, err);
+    rc = rc ? rc : sw_field_get_bool(spec, "isolated", &s->isolated, err);
+    rc = rc ? rc : sw_field_get_enum(spec, "delegation", "any|down_only", &s->delegation, err);
+    rc = rc ? rc : parse_routing(spec, s, err);
     rc = rc ? rc : parse_queen(spec, s, err);
     rc = rc ? rc : sw_field_get_labels(spec, "labels", &s->labels, err);
     rc = rc ? rc : parse_shedding(spec, s, err);

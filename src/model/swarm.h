@@ -17,6 +17,7 @@
 
 enum sw_strategy { SW_ONE_FOR_ONE = 0, SW_ONE_FOR_ALL, SW_REST_FOR_ONE };
 enum sw_topology { SW_TOPOLOGY_HIERARCHICAL = 0, SW_TOPOLOGY_MESH };
+enum sw_delegation { SW_DELEGATION_ANY = 0, SW_DELEGATION_DOWN_ONLY };
 enum sw_swarm_state { SW_SWARM_RUNNING = 0, SW_SWARM_STOPPED, SW_SWARM_FAILED, SW_SWARM_NSTATES };
 
 #define SW_SWARM_MAX_REPLICAS 10000
@@ -44,7 +45,10 @@ struct sw_swarm {
     int64_t intensity_restarts;
     int64_t intensity_period_ms;
     int topology;
-    char *queen;                        /* owned: the queen's template name, or NULL */
+    int isolated;   /* no task routed into or out of it */
+    int delegation; /* enum sw_delegation: down_only = no task routed up out of it */
+    char *hash_key; /* routing: {hash: "payload.F" | "labels.K"}: the affinity key, or NULL */
+    char *queen;    /* owned: the queen's template name, or NULL */
     struct sw_template *queen_template; /* owned: an inline queen template, or NULL */
     char *labels;
     int64_t max_queue;      /* queued + scheduled tasks past which submits get 429; 0 = none */

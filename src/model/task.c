@@ -64,6 +64,9 @@ void sw_task_free(struct sw_task *t)
     sw_free(t->labels);
     sw_free(t->idempotency_key);
     sw_free(t->swarm);
+    sw_free(t->route);
+    sw_free(t->selector);
+    sw_free(t->affinity);
     sw_free(t->result);
     sw_free(t->error);
     sw_free(t->progress);
@@ -302,6 +305,12 @@ int sw_task_render(const struct sw_task *t, struct sw_buf *out)
     rc = rc ? rc : render_raw(out, "labels", t->labels ? t->labels : "{}");
     rc = rc ? rc : render_opt_string(out, "idempotency_key", t->idempotency_key);
     rc = rc ? rc : render_opt_string(out, "swarm", t->swarm);
+    rc = rc ? rc : render_raw(out, "route", t->route ? t->route : "null");
+    rc = rc ? rc : render_raw(out, "selector", t->selector);
+    if (rc == 0 && t->affinity)
+        rc = render_opt_string(out, "affinity", t->affinity);
+    if (rc == 0 && t->wait_for_provider)
+        rc = sw_buf_appendstr(out, ",\"wait_for_provider\":true");
     rc = rc ? rc : render_id(out, "parent", 't', t->parent);
     rc = rc ? rc : render_graph(t, out);
     rc = rc ? rc : render_id(out, "agent", 'a', t->agent_id);

@@ -55,7 +55,11 @@ struct sw_task {
     char *payload;         /* owned compact JSON text */
     char *labels;          /* owned compact JSON object text, NULL = {} */
     char *idempotency_key; /* owned or NULL */
-    char *swarm;           /* owned or NULL (routing comes later) */
+    char *swarm;           /* owned or NULL: only this swarm's agents take it */
+    char *route;           /* owned compact JSON array of swarm names it was routed by, or NULL */
+    int wait_for_provider; /* submitted while nothing could serve it: it waits queued */
+    char *selector;        /* owned compact JSON object: labels its agent must have, or NULL */
+    char *affinity;        /* owned: its swarm's routing.hash value (agent by hashing), or NULL */
     uint64_t parent;       /* 0 = none */
     uint64_t *after;       /* owned: ids of the tasks it runs after, NULL = none */
     size_t nafter;

@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "route.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -621,7 +622,11 @@ int sw_registry_distance(const struct sw_registry_view *v, const char *from, con
 {
     if (from == NULL || (to && strcmp(from, to) == 0))
         return 0;
-    return 1;
+    if (to == NULL)
+        return 1; /* an agent of no swarm: beside the tree */
+    struct sw_route r;
+    int rc = sw_route_find(v->swarms, from, to, &r);
+    return rc && rc != SW_EROUTE_FORBIDDEN ? SW_ROUTE_MAX : (int)sw_route_hops(&r);
 }
 
 int sw_registry_swarm_known(const struct sw_registry_view *v, const char *name)

@@ -185,8 +185,8 @@ int sw_registry_discover(const struct sw_registry_view *v, const char *capabilit
                          const struct sw_selector *sel, const char *from, struct sw_discovery *out);
 void sw_discovery_free(struct sw_discovery *d);
 /* How far swarm `to` is from swarm `from`, for ordering: 0 when from is NULL (no
- * origin) or the same swarm, else 1. Routing along the swarm tree replaces this with
- * the number of hops. */
+ * origin) or the same swarm, 1 for no swarm (an agent of none), else the hops of the
+ * route along the swarm tree (route.h; a forbidden route counts its hops too). */
 int sw_registry_distance(const struct sw_registry_view *v, const char *from, const char *to);
 /* Puts d in the order the router picks: agents by distance, then ready before busy
  * before any other state (or an open breaker), then the highest version, then most

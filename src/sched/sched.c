@@ -7,7 +7,9 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/ids.h"
+#include "route.h"
 
+#include <jansson.h>
 #include <string.h>
 
 /* ---- small helpers ---- */
@@ -65,12 +67,87 @@ static struct sw_queue *queue_get_or_add(struct sw_sched *s, const char *capabil
         return NULL;
     }
     sw_heap_init(&q->ready, sw_heap_less_ready);
+    sw_strmap_init(&q->lanes);
     if (sw_strmap_put(&s->queues, q->capability, q)) {
         sw_free(q->capability);
         sw_free(q);
         return NULL;
     }
     return q;
+}
+
+/* The ready heap t waits in when queued: its swarm's lane, or the unrouted heap. NULL
+ * when its lane does not exist (see lane_get_or_add). */
+static struct sw_heap *ready_heap(struct sw_queue *q, const struct sw_task *t)
+{
+    if (t->swarm == NULL)
+        return &q->ready;
+    struct sw_lane *lane = sw_strmap_get(&q->lanes, t->swarm);
+    return lane ? &lane->ready : NULL;
+}
+
+static struct sw_lane *lane_get_or_add(struct sw_queue *q, const char *swarm)
+{
+    struct sw_lane *lane = sw_strmap_get(&q->lanes, swarm);
+    if (lane)
+        return lane;
+    lane = sw_calloc(1, sizeof *lane);
+    if (lane == NULL || (lane->swarm = sw_strdup(swarm)) == NULL) {
+        sw_free(lane);
+        return NULL;
+    }
+    sw_heap_init(&lane->ready, sw_heap_less_ready);
+    if (sw_strmap_put(&q->lanes, lane->swarm, lane)) {
+        sw_free(lane->swarm);
+        sw_free(lane);
+        return NULL;
+    }
+    return lane;
+}
+
+/* The queue of t's capability with room for t in its ready heap (its lane made). */
+static struct sw_queue *queue_for(struct sw_sched *s, const struct sw_task *t)
+{
+    struct sw_queue *q = queue_get_or_add(s, t->capability);
+    if (q == NULL)
+        return NULL;
+    if (t->swarm) {
+        struct sw_lane *lane = lane_get_or_add(q, t->swarm);
+        if (lane == NULL || sw_heap_reserve(&lane->ready, 1))
+            return NULL;
+    }
+    return sw_heap_reserve(&q->ready, 1) ? NULL : q;
+}
+
+size_t sw_queue_ready_len(const struct sw_queue *q)
+{
+    size_t n = q->ready.len, pos = 0;
+    void *value;
+    while (sw_strmap_next(&q->lanes, &pos, NULL, &value))
+        n += ((const struct sw_lane *)value)->ready.len;
+    return n;
+}
+
+size_t sw_queue_ready_for(const struct sw_queue *q, const char *swarm)
+{
+    const struct sw_lane *lane = swarm ? sw_strmap_get(&q->lanes, swarm) : NULL;
+    return q->ready.len + (lane ? lane->ready.len : 0);
+}
+
+static void queue_free(struct sw_queue *q)
+{
+    size_t pos = 0;
+    void *value;
+    while (sw_strmap_next(&q->lanes, &pos, NULL, &value)) {
+        struct sw_lane *lane = value;
+        sw_heap_free(&lane->ready);
+        sw_free(lane->swarm);
+        sw_free(lane);
+    }
+    sw_strmap_free(&q->lanes);
+    sw_heap_free(&q->ready);
+    sw_free(q->capability);
+    sw_free(q);
 }
 
 /* ---- each swarm's waiting tasks (queued and scheduled), for its max_queue ---- */
@@ -180,7 +257,7 @@ static void task_detach(struct sw_sched *s, struct sw_queue *q, struct sw_task *
             sw_heap_remove(&s->delayed, t);
         break;
     case SW_TASK_QUEUED:
-        sw_heap_remove(&q->ready, t);
+        sw_heap_remove(ready_heap(q, t), t);
         break;
     case SW_TASK_WAITING: /* a parent waiting for its children: in no heap */
         break;
@@ -211,10 +288,12 @@ static int task_attach(struct sw_sched *s, struct sw_queue *q, struct sw_task *t
     case SW_TASK_SCHEDULED:
         rc = t->blocked ? 0 : sw_heap_push(&s->delayed, t);
         break;
-    case SW_TASK_QUEUED:
-        rc = sw_heap_push(&q->ready, t);
+    case SW_TASK_QUEUED: {
+        struct sw_heap *ready = ready_heap(q, t);
+        rc = ready ? sw_heap_push(ready, t) : SW_ENOMEM;
         s->work_pending = 1;
         break;
+    }
     case SW_TASK_RUNNING:
         rc = sw_heap_push(&s->leases, t);
         break;
@@ -236,11 +315,10 @@ static int task_attach(struct sw_sched *s, struct sw_queue *q, struct sw_task *t
 static int task_move(struct sw_sched *s, struct sw_task *t, void (*apply)(struct sw_task *, void *),
                      void *arg, int64_t now)
 {
-    struct sw_queue *q = queue_get_or_add(s, t->capability);
+    struct sw_queue *q = queue_for(s, t);
     /* Room in every heap the task may enter, so that nothing fails once it has left
      * its current place. */
-    if (q == NULL || sw_heap_reserve(&q->ready, 1) || sw_heap_reserve(&s->delayed, 1) ||
-        sw_heap_reserve(&s->leases, 1))
+    if (q == NULL || sw_heap_reserve(&s->delayed, 1) || sw_heap_reserve(&s->leases, 1))
         return SW_ENOMEM;
     enum sw_task_state from = t->state;
     task_detach(s, q, t);
@@ -265,9 +343,8 @@ int sw__sched_move(struct sw_sched *s, struct sw_task *t, void (*apply)(struct s
 int sw__sched_reattach(struct sw_sched *s, struct sw_task *t,
                        void (*apply)(struct sw_task *, void *), void *arg)
 {
-    struct sw_queue *q = queue_get_or_add(s, t->capability);
-    if (q == NULL || sw_heap_reserve(&q->ready, 1) || sw_heap_reserve(&s->delayed, 1) ||
-        sw_heap_reserve(&s->leases, 1))
+    struct sw_queue *q = queue_for(s, t);
+    if (q == NULL || sw_heap_reserve(&s->delayed, 1) || sw_heap_reserve(&s->leases, 1))
         return SW_ENOMEM;
     task_detach(s, q, t);
     apply(t, arg);
@@ -309,10 +386,7 @@ void sw_sched_free(struct sw_sched *s)
         sw_agent_free(value);
     pos = 0;
     while (sw_strmap_next(&s->queues, &pos, NULL, &value)) {
-        struct sw_queue *q = value;
-        sw_heap_free(&q->ready);
-        sw_free(q->capability);
-        sw_free(q);
+        queue_free(value);
     }
     sw_map_free(&s->tasks);
     sw_strmap_free(&s->idempotency);
@@ -347,7 +421,7 @@ struct sw_agent *sw_sched_agent_by_name(struct sw_sched *s, const char *name)
 /* Indexes a task that has its id and state (new or restored). */
 static int task_index(struct sw_sched *s, struct sw_task *t)
 {
-    struct sw_queue *q = queue_get_or_add(s, t->capability);
+    struct sw_queue *q = queue_for(s, t);
     if (q == NULL || sw_map_put(&s->tasks, t->id, t))
         return SW_ENOMEM;
     if (t->idempotency_key && sw_strmap_put(&s->idempotency, t->idempotency_key, t)) {
@@ -563,19 +637,100 @@ static struct sw_queue *bare_queue(struct sw_sched *s, const char *capability)
     return sw_strmap_get(&s->queues, name);
 }
 
-static void consider(struct sw_queue *q, struct sw_task **best)
+/* 1 if the agent's labels have every label of the task's selector (NULL: any agent). */
+static int selector_fits(const struct sw_task *t, const struct sw_agent *a)
 {
-    struct sw_task *head = q ? sw_heap_peek(&q->ready) : NULL;
+    if (t->selector == NULL || strcmp(t->selector, "{}") == 0)
+        return 1;
+    json_t *want = json_loads(t->selector, 0, NULL);
+    json_t *have = a->labels ? json_loads(a->labels, 0, NULL) : NULL;
+    const char *key;
+    json_t *value;
+    int fits = want != NULL;
+    json_object_foreach(want, key, value)
+    {
+        json_t *got = json_object_get(have, key);
+        if (!json_is_string(got) || !json_equal(got, value)) {
+            fits = 0;
+            break;
+        }
+    }
+    json_decref(want);
+    json_decref(have);
+    return fits;
+}
+
+/* A task with an affinity (its swarm hashes a value of it) goes to the agent of its swarm
+ * that serves its capability, is not lost, and scores highest for that value (consistent
+ * hashing, route.h): 1 if that is a (or no such agent is there: any agent of the swarm). */
+static int affinity_fits(struct sw_sched *s, const struct sw_task *t, const struct sw_agent *a)
+{
+    if (t->affinity == NULL || t->swarm == NULL)
+        return 1;
+    const struct sw_agent *owner = NULL;
+    uint64_t best = 0;
+    size_t pos = 0;
+    void *value;
+    while (sw_map_next(&s->agents, &pos, NULL, &value)) {
+        const struct sw_agent *b = value;
+        int serves = 0, version;
+        for (size_t i = 0; i < b->ncapabilities && !serves; i++)
+            serves = sw_capability_serves(b->capabilities[i], t->capability, &version);
+        if (!serves || b->swarm == NULL || strcmp(b->swarm, t->swarm) != 0 ||
+            b->state == SW_AGENT_LOST || !sw_agent_running(b))
+            continue;
+        uint64_t score = sw_route_hash_score(t->affinity, b->name);
+        if (owner == NULL || score > best) {
+            owner = b;
+            best = score;
+        }
+    }
+    return owner == NULL || owner == a;
+}
+
+static int task_fits(struct sw_sched *s, const struct sw_task *t, const struct sw_agent *a)
+{
+    return selector_fits(t, a) && affinity_fits(s, t, a);
+}
+
+/* The best task of a ready heap the agent may take: its head, or when the head does not
+ * fit the agent (selector, affinity), the best of those that do (a scan of the heap:
+ * only tasks with selectors or affinities make one). */
+static void consider_heap(struct sw_sched *s, struct sw_heap *ready, const struct sw_agent *a,
+                          struct sw_task **best)
+{
+    struct sw_task *head = sw_heap_peek(ready);
+    if (head && !task_fits(s, head, a)) {
+        head = NULL;
+        for (size_t i = 1; i < ready->len; i++) {
+            struct sw_task *t = ready->items[i];
+            if ((head == NULL || sw_heap_less_ready(t, head)) &&
+                (*best == NULL || sw_heap_less_ready(t, *best)) && task_fits(s, t, a))
+                head = t;
+        }
+    }
     if (head && (*best == NULL || sw_heap_less_ready(head, *best)))
         *best = head;
+}
+
+/* The heads an agent may take from q: the unrouted tasks and its own swarm's lane. */
+static void consider(struct sw_sched *s, struct sw_queue *q, const struct sw_agent *a,
+                     struct sw_task **best)
+{
+    if (q == NULL)
+        return;
+    consider_heap(s, &q->ready, a, best);
+    struct sw_lane *lane = a->swarm ? sw_strmap_get(&q->lanes, a->swarm) : NULL;
+    if (lane)
+        consider_heap(s, &lane->ready, a, best);
 }
 
 static struct sw_task *best_ready(struct sw_sched *s, struct sw_agent *a)
 {
     struct sw_task *best = NULL;
     for (size_t i = 0; i < a->ncapabilities; i++) {
-        consider(sw_strmap_get(&s->queues, a->capabilities[i]), &best);
-        consider(bare_queue(s, a->capabilities[i]), &best);
+        consider(s, sw_strmap_get(&s->queues, a->capabilities[i]), a, &best);
+        consider(s, bare_queue(s, a->capabilities[i]), a, &best);
     }
     return best;
 }

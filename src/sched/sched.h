@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * sched.h - the scheduler: owns every live task and agent, the per-capability ready
  * queues, the delay heap (scheduled tasks by run_at) and the lease heap (running
- * tasks by lease deadline). It applies requests (submit, lease, complete, fail,
- * cancel, retry, heartbeat, register, remove) and time (tick) to that model and tells
- * its owner what changed through hooks; it does no I/O and reads no clock: every call
- * takes `now` (wall-clock milliseconds), so tests drive it deterministically. */
+ * tasks by lease deadline). A task routed to a swarm (task->swarm) goes only to that
+ * swarm's agents; an unrouted one to any provider. It applies requests (submit, lease, complete,
+ * fail, cancel, retry, heartbeat, register, remove) and time (tick) to that model and tells its
+ * owner what changed through hooks; it does no I/O and reads no clock: every call takes `now`
+ * (wall-clock milliseconds), so tests drive it deterministically. */
 #ifndef SW_SCHED_H
 #define SW_SCHED_H
 
@@ -58,11 +59,20 @@ struct sw_sched_config {
     struct sw_breaker_config breaker; /* zeroed: breakers never open */
 };
 
-/* One per capability: the ready heap and the live counts by state. */
+/* The ready tasks of one capability routed to one swarm: only its agents take them. */
+struct sw_lane {
+    char *swarm; /* owned: the key in its queue's lanes */
+    struct sw_heap ready;
+};
+
+/* One per capability: the ready heap of its unrouted tasks (task->swarm NULL: any
+ * provider takes them), one lane per swarm its routed tasks wait in (so an agent never
+ * waits behind another swarm's task), and the live counts by state over all swarms. */
 struct sw_queue {
     char *capability;
-    struct sw_heap ready;
-    int64_t count[SW_TASK_NSTATES]; /* live (non-evicted) tasks by state */
+    struct sw_heap ready;           /* unrouted */
+    struct sw_strmap lanes;         /* swarm -> struct sw_lane (lanes stay once made) */
+    int64_t count[SW_TASK_NSTATES]; /* live (non-evicted) tasks by state, every swarm */
 };
 
 /* A lease request waiting for work (long poll). Owned by the caller; the scheduler
@@ -124,7 +134,12 @@ struct sw_task *sw_sched_task(struct sw_sched *s, uint64_t id);
 struct sw_task *sw_sched_task_by_key(struct sw_sched *s, const char *key);
 struct sw_agent *sw_sched_agent(struct sw_sched *s, uint64_t id);
 struct sw_agent *sw_sched_agent_by_name(struct sw_sched *s, const char *name);
+/* The queue of a capability: its counts add up every swarm's tasks. */
 struct sw_queue *sw_sched_queue(struct sw_sched *s, const char *capability);
+/* Ready (queued) tasks of q: every lane and the unrouted heap. */
+size_t sw_queue_ready_len(const struct sw_queue *q);
+/* Ready tasks of q that swarm's agents may take: the unrouted ones and its lane's. */
+size_t sw_queue_ready_for(const struct sw_queue *q, const char *swarm);
 /* Live tasks of a swarm (task->swarm) that are queued or scheduled (its max_queue). */
 int64_t sw_sched_swarm_waiting(const struct sw_sched *s, const char *swarm);
 

@@ -44,7 +44,8 @@ int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t)
         return SW_ENOMEM;
     *snap = *t;
     snap->capability = snap->payload = snap->labels = snap->idempotency_key = NULL;
-    snap->swarm = snap->result = snap->error = snap->progress = NULL;
+    snap->swarm = snap->route = snap->selector = snap->affinity = NULL;
+    snap->result = snap->error = snap->progress = NULL;
     snap->after = NULL;
     snap->nafter = 0;
     snap->links = NULL; /* the scheduler's, not a column */
@@ -59,6 +60,9 @@ int sw_store_batch_add_task(struct sw_store_batch *b, const struct sw_task *t)
         rc = rc ? rc : dup_field(&snap->labels, t->labels);
         rc = rc ? rc : dup_field(&snap->idempotency_key, t->idempotency_key);
         rc = rc ? rc : dup_field(&snap->swarm, t->swarm);
+        rc = rc ? rc : dup_field(&snap->route, t->route);
+        rc = rc ? rc : dup_field(&snap->selector, t->selector);
+        rc = rc ? rc : dup_field(&snap->affinity, t->affinity);
         if (rc == 0 && t->nafter) { /* after never changes: written with the row */
             snap->after = sw_malloc(t->nafter * sizeof *snap->after);
             rc = snap->after ? 0 : SW_ENOMEM;

@@ -34,7 +34,8 @@ struct sqlite_store {
     "id, capability, state, priority, payload, labels, idempotency_key, swarm, parent, "           \
     "attempt, max_attempts, dead, timeout_ms, backoff_initial_ms, backoff_max_ms, "                \
     "backoff_multiplier, created_at, updated_at, run_at, queued_at, started_at, finished_at, "     \
-    "lease_id, agent_id, result, error, progress, after_ids, fan_in, quorum"
+    "lease_id, agent_id, result, error, progress, after_ids, fan_in, quorum, route, "              \
+    "wait_for_provider, selector, affinity"
 
 static int sqlite_fail(sqlite3 *db, const char *what)
 {
@@ -133,7 +134,7 @@ static int prepare_all(struct sqlite_store *s)
          "INSERT INTO tasks (" TASK_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
          "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, "
          "?28, "
-         "?29, ?30)"},
+         "?29, ?30, ?31, ?32, ?33, ?34)"},
         {s->writer, &s->task_update,
          "UPDATE tasks SET state = ?2, attempt = ?10, dead = ?12, updated_at = ?18, run_at = ?19, "
          "queued_at = ?20, started_at = ?21, finished_at = ?22, lease_id = ?23, agent_id = ?24, "
@@ -296,6 +297,10 @@ static int row_to_task(sqlite3_stmt *st, struct sw_task **out)
         rc = sw_task_after_parse(t, after) == SW_ENOMEM ? SW_ENOMEM : 0;
     t->fan_in = sqlite3_column_int(st, 28);
     t->quorum = sqlite3_column_int(st, 29);
+    rc = rc ? rc : column_dup(st, 30, &t->route);
+    t->wait_for_provider = sqlite3_column_int(st, 31);
+    rc = rc ? rc : column_dup(st, 32, &t->selector);
+    rc = rc ? rc : column_dup(st, 33, &t->affinity);
     if (rc == 0 && (t->state < 0 || t->state >= SW_TASK_NSTATES || t->capability == NULL))
         rc = SW_ESTORE;
     if (rc) {
@@ -350,6 +355,10 @@ static void bind_task(sqlite3_stmt *st, const struct sw_task *t, int insert)
     sqlite3_bind_int64(st, 17, t->created_at);
     sqlite3_bind_int(st, 29, t->fan_in);
     sqlite3_bind_int(st, 30, t->quorum);
+    bind_text(st, 31, t->route);
+    sqlite3_bind_int(st, 32, t->wait_for_provider);
+    bind_text(st, 33, t->selector);
+    bind_text(st, 34, t->affinity);
     if (t->nafter == 0)
         return;
     struct sw_buf after;

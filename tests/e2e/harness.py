@@ -269,6 +269,9 @@ class Daemon:
         for name in ("SWARM_HOME", "SWARMD_ADMIN_TOKEN", "SWARM_URL", "SWARM_TOKEN"):
             env.pop(name, None)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        # Tests submit before their agents register: such tasks wait for a provider unless
+        # a test asks for --no-provider refuse (test_routing.py).
+        env.setdefault("SWARMD_NO_PROVIDER", "wait")
         env.update(self.extra_env)
         return env
 

@@ -262,8 +262,9 @@ class RegistryTest(harness.DaemonTestCase):
         body = self.discover("upper", swarm="old")
         self.assertEqual(body["from"], "old")
         self.assertEqual([s["name"] for s in body["swarms"]][0], "old")
-        self.assertEqual([(s["name"], s["distance"]) for s in body["swarms"]][:2],
-                         [("old", 0), ("web", 1)])
+        # by hops along the tree: old, its parent root, then web through root
+        self.assertEqual([(s["name"], s["distance"]) for s in body["swarms"]][:3],
+                         [("old", 0), ("root", 1), ("web", 2)])
         self.assertEqual(body["agents"][0]["name"], "old-0")
         # labels: a swarm's own, then its template's; an agent's own, then its swarm's
         body = self.discover("upper", labels="zone=eu,gpu=true")

@@ -440,6 +440,7 @@ static void test_swarm_waiting_counts(void **state)
     struct fixture *f = *state;
     int64_t now = NOW;
     struct sw_agent *a = add_agent(f, "worker", 1, now);
+    a->swarm = sw_strdup("media"); /* a routed task goes to its swarm's agents only */
     struct sw_task *q1 = submit(f, "resize", "media", 0, now);
     submit(f, "resize", "media", now + 1000, now); /* scheduled counts too */
     submit(f, "resize", "other", 0, now);

@@ -592,7 +592,7 @@ static void test_discover_swarms_and_labels(void **state)
     assert_int_equal(sw_registry_discover(&v, "resize", NULL, "east", &d), 0);
     assert_string_equal(d.swarms[0].swarm->name, "east");
     assert_int_equal(d.swarms[0].distance, 0);
-    assert_int_equal(d.swarms[1].distance, 1);
+    assert_int_equal(d.swarms[1].distance, 1);              /* another root: [east, it] */
     assert_string_equal(d.agents[0].agent->name, "east-1"); /* ready, in east */
     assert_string_equal(d.agents[1].agent->name, "east-0"); /* busy, in east */
     assert_string_equal(d.agents[2].agent->name, "r");      /* ready, @3, elsewhere */

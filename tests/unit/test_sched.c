@@ -131,6 +131,13 @@ static int problem(const char *fmt, ...)
     return 1;
 }
 
+/* The ready heap a queued task of q belongs in: its swarm's lane or the unrouted one. */
+static const struct sw_heap *ready_of(const struct sw_queue *q, const struct sw_task *t)
+{
+    const struct sw_lane *lane = t->swarm ? sw_strmap_get(&q->lanes, t->swarm) : NULL;
+    return t->swarm ? (lane ? &lane->ready : NULL) : &q->ready;
+}
+
 /* Every task sits in the structure of its state. 0 or 1 with problem_text set. */
 static int check_task_places(struct sw_sched *s, int64_t by_state[SW_TASK_NSTATES])
 {
@@ -147,7 +154,8 @@ static int check_task_places(struct sw_sched *s, int64_t by_state[SW_TASK_NSTATE
             return problem("task %llx has no queue", id);
         by_state[t->state]++;
         if ((t->state == SW_TASK_SCHEDULED && !in_heap(&s->delayed, t)) ||
-            (t->state == SW_TASK_QUEUED && !in_heap(&q->ready, t)) ||
+            (t->state == SW_TASK_QUEUED &&
+             (ready_of(q, t) == NULL || !in_heap(ready_of(q, t), t))) ||
             (t->state == SW_TASK_RUNNING && !in_heap(&s->leases, t)))
             return problem("%s task %llx is not in its heap", state, id);
         if (t->state == SW_TASK_RUNNING && (a == NULL || !in_leases_of(a, t)))
@@ -169,10 +177,11 @@ static int check_counts(struct sw_sched *s, const int64_t by_state[SW_TASK_NSTAT
         struct sw_queue *q = value;
         for (int i = 0; i < SW_TASK_NSTATES; i++)
             counted[i] += q->count[i];
-        if ((int64_t)q->ready.len != q->count[SW_TASK_QUEUED])
-            return problem("queue %s: %zu ready, counts %lld queued", q->capability, q->ready.len,
+        size_t ready_len = sw_queue_ready_len(q);
+        if ((int64_t)ready_len != q->count[SW_TASK_QUEUED])
+            return problem("queue %s: %zu ready, counts %lld queued", q->capability, ready_len,
                            (long long)q->count[SW_TASK_QUEUED]);
-        ready += q->ready.len;
+        ready += ready_len;
     }
     for (int i = 0; i < SW_TASK_NSTATES; i++)
         if (counted[i] != by_state[i])
@@ -437,6 +446,65 @@ static void test_lease_by_capability(void **state)
     assert_ptr_equal(got[2], b1);
     assert_int_equal(lease(f, only_a, 4, NOW + 10, got), 0);
     assert_int_equal(c1->state, SW_TASK_QUEUED); /* nobody runs "c" */
+}
+
+/* A task routed to a swarm goes only to that swarm's agents; an unrouted one to any
+ * provider. An agent is never held up behind another swarm's task at the head. */
+static void test_lease_by_swarm(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_task *east = make_task("resize", 9);
+    assert_int_equal(sw_task_set_str(&east->swarm, "east"), 0);
+    assert_int_equal(sw_sched_submit(&f->s, east, NOW), 0);
+    struct sw_task *west = make_task("resize", 5);
+    assert_int_equal(sw_task_set_str(&west->swarm, "west"), 0);
+    assert_int_equal(sw_sched_submit(&f->s, west, NOW + 1), 0);
+    struct sw_task *any = submit(f, "resize", 0, NOW + 2);
+    struct sw_agent *loner = add_agent(f, "loner", 4, "resize", NOW);
+    struct sw_agent *w = make_agent("w1", 4, "resize");
+    w->swarm = sw_strdup("west");
+    assert_int_equal(sw_sched_register_agent(&f->s, w, NOW), 0);
+    struct sw_task *got[4];
+
+    assert_int_equal(sw_queue_ready_len(sw_sched_queue(&f->s, "resize")), 3);
+    assert_int_equal(sw_queue_ready_for(sw_sched_queue(&f->s, "resize"), "west"), 2);
+    assert_int_equal(sw_queue_ready_for(sw_sched_queue(&f->s, "resize"), "north"), 1);
+    assert_int_equal(sw_queue_ready_for(sw_sched_queue(&f->s, "resize"), NULL), 1);
+    assert_int_equal(lease(f, loner, 4, NOW + 10, got), 1); /* no swarm: unrouted only */
+    assert_ptr_equal(got[0], any);
+    assert_int_equal(lease(f, w, 4, NOW + 10, got), 1); /* not behind east's task */
+    assert_ptr_equal(got[0], west);
+    assert_int_equal(east->state, SW_TASK_QUEUED);
+    assert_int_equal(sw_sched_queue(&f->s, "resize")->count[SW_TASK_QUEUED], 1);
+    assert_int_equal(sw_sched_queue(&f->s, "resize")->count[SW_TASK_RUNNING], 2);
+    /* a failed attempt goes back to its own swarm's lane */
+    assert_int_equal(sw_sched_fail(&f->s, west, w, west->lease_id, NULL, 1, NOW + 20), 0);
+    sw_sched_tick(&f->s, west->run_at);
+    assert_int_equal(west->state, SW_TASK_QUEUED);
+    assert_null(lease_one(f, loner, west->run_at));
+    assert_ptr_equal(lease_one(f, w, west->run_at), west);
+}
+
+/* A task's selector: only agents with those labels take it; others take the tasks
+ * behind it (no head-of-line blocking). */
+static void test_lease_by_selector(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_task *gpu = make_task("render", 9);
+    assert_int_equal(sw_task_set_str(&gpu->selector, "{\"gpu\":\"true\"}"), 0);
+    assert_int_equal(sw_sched_submit(&f->s, gpu, NOW), 0);
+    struct sw_task *plain = submit(f, "render", 0, NOW + 1);
+    struct sw_agent *cpu = add_agent(f, "cpu", 4, "render", NOW);
+    struct sw_agent *card = make_agent("card", 4, "render");
+    card->labels = sw_strdup("{\"gpu\":\"true\",\"zone\":\"a\"}");
+    assert_int_equal(sw_sched_register_agent(&f->s, card, NOW), 0);
+    struct sw_task *got[4];
+
+    assert_int_equal(lease(f, cpu, 4, NOW + 10, got), 1); /* not the gpu task at the head */
+    assert_ptr_equal(got[0], plain);
+    assert_int_equal(gpu->state, SW_TASK_QUEUED);
+    assert_int_equal(lease(f, card, 4, NOW + 10, got), 1);
+    assert_ptr_equal(got[0], gpu);
 }
 
 /* "resize@2" serves "resize@2" and bare "resize", never "resize@1". */
@@ -1532,6 +1600,8 @@ int main(void)
         T(test_lease_priority_then_age),
         T(test_lease_by_capability),
         T(test_lease_versions),
+        T(test_lease_by_swarm),
+        T(test_lease_by_selector),
         T(test_lease_bounded_by_slots),
         T(test_lease_fields),
         T(test_complete),
