@@ -149,6 +149,10 @@ static int submit_body(struct sw_args *a, json_t **out)
         rc = submit_add_numbers(a, body);
     if (rc == 0 && sw_args_has(a, "--key"))
         rc = set_string(a, body, "idempotency_key", sw_args_get(a, "--key"), "--key");
+    if (rc == 0 && sw_args_has(a, "--swarm"))
+        rc = set_string(a, body, "swarm", sw_args_get(a, "--swarm"), "--swarm");
+    if (rc == 0 && sw_args_has(a, "--wait-for-provider"))
+        rc = json_object_set_new(body, "wait_for_provider", json_true()) ? SW_ENOMEM : 0;
     if (rc == 0)
         rc = sw_cli_labels(a, body);
     if (rc)
@@ -419,6 +423,9 @@ static const struct sw_flag submit_flags[] = {
     {"--attempts", "N", "how many attempts before the task is dead"},
     {"--key", "K", "idempotency key: submitting it again returns the first task"},
     {"--label", "K=V", "a label; repeat for more"},
+    {"--swarm", "S", "run it in this swarm (else it is routed: see docs/architecture.md)"},
+    {"--wait-for-provider", NULL,
+     "queue it even if no agent or swarm can run it yet (else refused, 422 no_provider)"},
     {"--wait", NULL, "wait for the task to end and print its result"},
     {NULL, NULL, NULL},
 };
