@@ -139,20 +139,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 }
 
 #ifdef SW_FUZZ_STANDALONE
+#include "replay.h"
+
 int main(int argc, char **argv)
 {
-    static unsigned char buf[1 << 20];
     LLVMFuzzerInitialize(&argc, &argv);
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            perror(argv[i]);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
+    if (fuzz_replay(argc, argv))
+        return 1;
     if (inputs)
         teardown();
     store->ops->close(store);
