@@ -897,23 +897,18 @@ static int sqlite_task_by_key(struct sw_store *base, const char *key, struct sw_
     return read_one(s, s->task_by_key, out);
 }
 
-static int sqlite_task_children(struct sw_store *base, uint64_t parent, uint64_t after_id,
-                                size_t limit, struct sw_task ***out, size_t *n)
+/* Reads up to limit rows of st (bound, ready to step) as new tasks; the caller resets
+ * or finalizes st. */
+static int read_tasks(struct sqlite_store *s, sqlite3_stmt *st, size_t limit, const char *what,
+                      struct sw_task ***out, size_t *n)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    sqlite3_stmt *st = s->task_children;
     struct sw_task **tasks = sw_calloc(limit + 1, sizeof *tasks);
     size_t count = 0;
     int rc = tasks ? 0 : SW_ENOMEM, step = SQLITE_DONE;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)after_id);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
     while (rc == 0 && count < limit && (step = sqlite3_step(st)) == SQLITE_ROW)
         rc = row_to_task(st, &tasks[count++]);
     if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = sqlite_fail(s->reader, "children");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+        rc = sqlite_fail(s->reader, what);
     if (rc) {
         for (size_t i = 0; i < count; i++)
             sw_task_free(tasks[i]);
@@ -923,6 +918,20 @@ static int sqlite_task_children(struct sw_store *base, uint64_t parent, uint64_t
     *out = tasks;
     *n = count;
     return 0;
+}
+
+static int sqlite_task_children(struct sw_store *base, uint64_t parent, uint64_t after_id,
+                                size_t limit, struct sw_task ***out, size_t *n)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sqlite3_stmt *st = s->task_children;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)after_id);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    int rc = read_tasks(s, st, limit, "children", out, n);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
 }
 
 static int sqlite_task_list(struct sw_store *base, const struct sw_task_filter *f,
@@ -945,23 +954,9 @@ static int sqlite_task_list(struct sw_store *base, const struct sw_task_filter *
     if (f->capability)
         sqlite3_bind_text(st, 4, f->capability, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, f->limit);
-    struct sw_task **tasks = sw_calloc((size_t)f->limit + 1, sizeof *tasks);
-    size_t count = 0;
-    int rc = tasks ? 0 : SW_ENOMEM, step;
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        rc = row_to_task(st, &tasks[count++]);
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = sqlite_fail(s->reader, "list");
+    int rc = read_tasks(s, st, (size_t)f->limit, "list", out, n);
     sqlite3_finalize(st);
-    if (rc) {
-        for (size_t i = 0; i < count; i++)
-            sw_task_free(tasks[i]);
-        sw_free(tasks);
-        return rc;
-    }
-    *out = tasks;
-    *n = count;
-    return 0;
+    return rc;
 }
 
 /* ---- events and memory history ---- */
